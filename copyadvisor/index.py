@@ -1,0 +1,236 @@
+"""The on-disk index: FAISS vectors, the passage store and a manifest tying them together.
+
+``index/`` holds ``passages.faiss``, ``passages.jsonl`` and ``manifest.json``. The
+manifest records what the index was built from (corpus fingerprint, embedder id,
+dimensions, chunking version) and the SHA-256 of the two data files. An index is only
+served when all of that matches; otherwise it is rebuilt. A build writes new files
+beside the old ones and swaps them in with ``os.replace``, manifest last, under a file
+lock, so a crash or a concurrent build never leaves a mixed index behind.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import faiss
+import numpy as np
+from tqdm import tqdm
+
+from .corpus import CorpusSnapshot, load_corpus
+from .embeddings import Embedder
+from . import splitting, terms
+from .terms import build_passages
+from .types import Passage
+
+log = logging.getLogger(__name__)
+
+INDEX_FORMAT = 1
+VECTORS_FILE = "passages.faiss"
+PASSAGES_FILE = "passages.jsonl"
+MANIFEST_FILE = "manifest.json"
+LOCK_FILE = ".lock"
+BATCH_SIZE = 16
+
+
+class IndexBuildError(RuntimeError):
+    """The index cannot be built or written (for example a read-only folder)."""
+
+
+@dataclass
+class LoadedIndex:
+    """A verified index, ready to search."""
+
+    folder: Path
+    manifest: dict
+    passages: list[Passage]
+    vectors: faiss.Index
+    rebuilt: bool = False  # built during this load
+
+    def passage(self, passage_id: str) -> Passage:
+        return self._by_id[passage_id]
+
+    def __post_init__(self) -> None:
+        self._by_id = {p.id: p for p in self.passages}
+
+    def status(self) -> dict:
+        m = self.manifest
+        return {
+            "folder": str(self.folder),
+            "passages": len(self.passages),
+            "documents": len(m.get("documents", [])),
+            "embedder": m.get("embedder"),
+            "dim": m.get("dim"),
+            "chunking": m.get("chunking"),
+            "built_at": m.get("built_at"),
+            "build_seconds": m.get("build_seconds"),
+            "rebuilt_now": self.rebuilt,
+        }
+
+
+def chunking_version() -> str:
+    """Changes whenever the code that cuts passages or decides their sense changes."""
+    digest = hashlib.sha256()
+    for module in (splitting, terms):
+        digest.update(Path(module.__file__).read_bytes())
+    return f"structure-{digest.hexdigest()[:12]}"
+
+
+def expected_manifest(snapshot: CorpusSnapshot, embedder: Embedder) -> dict:
+    """The manifest fields an index must carry to be served for this corpus and embedder."""
+    return {
+        "format": INDEX_FORMAT,
+        "corpus_fingerprint": snapshot.fingerprint,
+        "embedder": embedder.id,
+        "dim": embedder.dim,
+        "chunking": chunking_version(),
+    }
+
+
+def open_index(corpus_dir: Path, index_dir: Path, embedder: Embedder, force_rebuild: bool = False) -> LoadedIndex:
+    """Load the index for this corpus and embedder, rebuilding it first when needed."""
+    snapshot = load_corpus(corpus_dir, strict=False)
+    expected = expected_manifest(snapshot, embedder)
+    index_dir = Path(index_dir)
+    if not force_rebuild:
+        loaded, reason = try_load(index_dir, expected)
+        if loaded:
+            log.info("index %s is up to date (%d passages)", index_dir, len(loaded.passages))
+            return loaded
+        log.info("rebuilding index in %s: %s", index_dir, reason)
+    with build_lock(index_dir):
+        if not force_rebuild:  # another process may have built it while we waited
+            loaded, _ = try_load(index_dir, expected)
+            if loaded:
+                return loaded
+        return build_index(snapshot, embedder, index_dir, expected)
+
+
+def try_load(index_dir: Path, expected: dict) -> tuple[LoadedIndex | None, str]:
+    """(index, "") when the index on disk is complete, intact and matches ``expected``."""
+    manifest_path = index_dir / MANIFEST_FILE
+    if not manifest_path.exists():
+        return None, "no index yet"
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        return None, f"manifest unreadable ({error})"
+    for key, value in expected.items():
+        if manifest.get(key) != value:
+            return None, f"{key} changed ({manifest.get(key)!r} -> {value!r})"
+    for name in (VECTORS_FILE, PASSAGES_FILE):
+        path = index_dir / name
+        if not path.exists():
+            return None, f"{name} is missing"
+        if file_sha256(path) != manifest.get("files", {}).get(name):
+            return None, f"{name} does not match its checksum (corrupt or partly written)"
+    try:
+        vectors = faiss.read_index(str(index_dir / VECTORS_FILE))
+        passages = [Passage.from_dict(json.loads(line)) for line in (index_dir / PASSAGES_FILE).open(encoding="utf-8")]
+    except Exception as error:  # faiss raises RuntimeError; json/TypeError for bad rows
+        return None, f"index files unreadable ({error})"
+    if vectors.ntotal != len(passages) or vectors.d != expected["dim"]:
+        return None, "vector count or size does not match the passages"
+    return LoadedIndex(index_dir, manifest, passages, vectors), ""
+
+
+def build_index(snapshot: CorpusSnapshot, embedder: Embedder, index_dir: Path, expected: dict) -> LoadedIndex:
+    """Split, embed (with a progress bar) and write a new index atomically."""
+    started = time.perf_counter()
+    passages = build_passages(snapshot.documents)
+    vectors = embed_passages(embedder, passages)
+    index = faiss.IndexFlatIP(embedder.dim)
+    index.add(vectors)
+    manifest = {
+        **expected,
+        "count": len(passages),
+        "documents": [
+            {"id": d.id, "path": d.path, "lang": d.lang, "title": d.title, "sha256": d.sha256}
+            for d in snapshot.documents
+        ],
+        "skipped": snapshot.skipped,
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "build_seconds": round(time.perf_counter() - started, 3),
+    }
+    write_index(index_dir, index, passages, manifest)
+    log.info("built index: %d passages from %d documents in %.1fs", len(passages), len(snapshot.documents), manifest["build_seconds"])
+    return LoadedIndex(index_dir, manifest, passages, index, rebuilt=True)
+
+
+def embed_passages(embedder: Embedder, passages: list[Passage]) -> np.ndarray:
+    texts = [p.embedding_text() for p in passages]
+    rows = []
+    with tqdm(total=len(texts), desc="Embedding passages", unit="passage", disable=None) as bar:
+        for start in range(0, len(texts), BATCH_SIZE):
+            batch = texts[start : start + BATCH_SIZE]
+            rows.append(embedder.embed_passages(batch))
+            bar.update(len(batch))
+    return np.ascontiguousarray(np.vstack(rows), dtype=np.float32) if rows else np.zeros((0, embedder.dim), np.float32)
+
+
+def write_index(index_dir: Path, index: faiss.Index, passages: list[Passage], manifest: dict) -> None:
+    """Write data files under temporary names, then swap them in; the manifest goes last."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    staged: dict[str, Path] = {}
+    try:
+        staged[VECTORS_FILE] = stage_file(index_dir, VECTORS_FILE)
+        faiss.write_index(index, str(staged[VECTORS_FILE]))
+        staged[PASSAGES_FILE] = stage_file(index_dir, PASSAGES_FILE)
+        with staged[PASSAGES_FILE].open("w", encoding="utf-8") as out:
+            for passage in passages:
+                out.write(json.dumps(passage.to_dict(), ensure_ascii=False) + "\n")
+        manifest["files"] = {name: file_sha256(path) for name, path in staged.items()}
+        staged[MANIFEST_FILE] = stage_file(index_dir, MANIFEST_FILE)
+        staged[MANIFEST_FILE].write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+        for name in (VECTORS_FILE, PASSAGES_FILE, MANIFEST_FILE):
+            fsync_file(staged[name])
+            os.replace(staged.pop(name), index_dir / name)
+    except OSError as error:
+        raise IndexBuildError(f"cannot write the index to {index_dir}: {error}") from error
+    finally:
+        for leftover in staged.values():
+            leftover.unlink(missing_ok=True)
+
+
+def stage_file(index_dir: Path, name: str) -> Path:
+    handle, path = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=index_dir)
+    os.close(handle)
+    return Path(path)
+
+
+def fsync_file(path: Path) -> None:
+    with path.open("rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@contextmanager
+def build_lock(index_dir: Path) -> Iterator[None]:
+    """An exclusive lock so two processes never build into the same folder at once."""
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        handle = (index_dir / LOCK_FILE).open("a")
+    except OSError as error:
+        raise IndexBuildError(f"cannot write to index folder {index_dir}: {error}") from error
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
