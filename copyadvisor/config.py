@@ -1,0 +1,74 @@
+"""Settings from, in order of precedence: flags, environment variables, a config file, defaults.
+
+Environment: ``COPYADVISOR_CORPUS``, ``COPYADVISOR_INDEX``, ``COPYADVISOR_EMBEDDER``,
+``COPYADVISOR_THRESHOLD``, ``COPYADVISOR_CONFIG`` (path of a TOML file whose top-level
+keys are the field names below, e.g. ``embedder = "st:/models/e5-base"``).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Optional
+
+from .embeddings import DEFAULT_EMBEDDER
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ENV_PREFIX = "COPYADVISOR_"
+
+
+def default_folder(name: str) -> Path:
+    """``corpus/`` or ``index/`` beside the package (a source checkout), else in the working directory."""
+    beside_package = PROJECT_ROOT / name
+    return beside_package if (PROJECT_ROOT / "corpus").is_dir() else Path.cwd() / name
+
+
+@dataclass(frozen=True)
+class Config:
+    corpus: Path
+    index: Path
+    embedder: str = DEFAULT_EMBEDDER
+    threshold: Optional[float] = None  # relevance threshold; None = the embedder's own
+
+    @classmethod
+    def defaults(cls) -> "Config":
+        return cls(corpus=default_folder("corpus"), index=default_folder("index"))
+
+
+def load_config(overrides: Optional[dict] = None, environ: Optional[dict] = None) -> Config:
+    """Merge defaults, the config file, the environment and ``overrides`` (flags; None = unset)."""
+    environ = os.environ if environ is None else environ
+    config = Config.defaults()
+    config_file = (overrides or {}).get("config") or environ.get(ENV_PREFIX + "CONFIG")
+    if config_file:
+        config = apply(config, read_config_file(Path(config_file)))
+    config = apply(config, {f.name: environ.get(ENV_PREFIX + f.name.upper()) for f in fields(Config)})
+    return apply(config, overrides or {})
+
+
+def read_config_file(path: Path) -> dict:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise ValueError(f"config file {path} does not exist") from error
+    except tomllib.TOMLDecodeError as error:
+        raise ValueError(f"config file {path} is not valid TOML: {error}") from error
+
+
+def apply(config: Config, values: dict) -> Config:
+    known = {f.name for f in fields(Config)}
+    changes = {}
+    for key, value in values.items():
+        if key not in known or value is None or value == "":
+            continue
+        if key in ("corpus", "index"):
+            value = Path(value).expanduser()
+        elif key == "threshold":
+            try:
+                value = float(value)
+            except (TypeError, ValueError) as error:
+                raise ValueError(f"threshold must be a number, not {value!r}") from error
+        changes[key] = value
+    return replace(config, **changes)

@@ -1,0 +1,189 @@
+"""Hybrid search: dense (FAISS) and lexical (BM25 over character n-grams) fused by RRF.
+
+The lexical side works for every script without a language-specific tokeniser: text
+is NFKC-normalised, case-folded, stripped of accents and Arabic diacritics, and cut
+into character n-grams inside words (so inflections such as klient/klientem/klientów
+share most grams) and into character bigrams for CJK runs, which have no spaces.
+
+Translations of one original vote together: a passage's dense score is blended with
+the mean score of its parallel passages, which damps quirks of one translation (the
+Arabic intro, say, quotes the English words "client" and "customer").
+
+The best dense similarity is the *relevance* signal: below the embedder's threshold
+the library does not cover the question, whatever ranks first.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+from .embeddings import Embedder
+from .index import LoadedIndex
+from .types import Hit, Passage, SearchResult
+
+log = logging.getLogger(__name__)
+
+MAX_QUERY_CHARS = 2000
+RRF_K = 60
+LEXICAL_WEIGHT = 0.1  # lexical evidence only breaks near-ties: cross-lingual queries share few n-grams
+TRANSLATION_SMOOTHING = 0.3
+BM25_K1 = 1.2
+BM25_B = 0.75
+WORD = re.compile(r"\w+", re.UNICODE)
+CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]+")
+ARABIC_FOLD = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ة": "ه", "ى": "ي", "ـ": None})
+
+
+class QueryError(ValueError):
+    """The query cannot be searched; the message says why."""
+
+
+def validate_query(query: object) -> str:
+    """The query as clean text, or a :class:`QueryError` explaining what is wrong with it."""
+    if isinstance(query, bytes):
+        try:
+            query = query.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise QueryError("the query is not UTF-8 text (it looks like binary data)") from error
+    if not isinstance(query, str):
+        raise QueryError("the query must be text")
+    text = query.strip()
+    if not text:
+        raise QueryError("the query is empty")
+    if len(text) > MAX_QUERY_CHARS:
+        raise QueryError(f"the query is {len(text):,} characters long; the limit is {MAX_QUERY_CHARS:,}")
+    control = sum(1 for ch in text if unicodedata.category(ch) in ("Cc", "Cs", "Co") and ch not in "\t\n\r")
+    if control or text.count("\ufffd") > max(2, len(text) // 20):
+        raise QueryError("the query contains binary data or control characters, not text")
+    if not any(ch.isalnum() for ch in text):
+        raise QueryError("the query has no words in it")
+    return text
+
+
+def normalise_text(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).casefold().translate(ARABIC_FOLD)
+    decomposed = unicodedata.normalize("NFD", text)
+    stripped = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    return unicodedata.normalize("NFC", stripped)
+
+
+def lexical_terms(text: str, n: int = 4) -> list[str]:
+    """Language-agnostic lexical features: word n-grams of characters, CJK bigrams."""
+    terms: list[str] = []
+    for word in WORD.findall(normalise_text(text)):
+        for run in CJK.findall(word):
+            terms.extend(run[i : i + 2] for i in range(len(run) - 1))
+            if len(run) == 1:
+                terms.append(run)
+        latin = CJK.sub(" ", word)
+        for part in latin.split():
+            if len(part) < 2 or part.isdigit() and len(part) < 2:
+                continue
+            padded = f"^{part}$"
+            if len(padded) <= n:
+                terms.append(padded)
+            else:
+                terms.extend(padded[i : i + n] for i in range(len(padded) - n + 1))
+    return terms
+
+
+class BM25:
+    """Okapi BM25 over :func:`lexical_terms` (small corpora: a dict of postings is plenty)."""
+
+    def __init__(self, documents: list[str]) -> None:
+        self.doc_terms = [Counter(lexical_terms(d)) for d in documents]
+        self.lengths = np.array([sum(c.values()) for c in self.doc_terms], dtype=np.float32)
+        self.avg_length = float(self.lengths.mean()) if len(self.lengths) else 0.0
+        frequency: Counter = Counter()
+        for counts in self.doc_terms:
+            frequency.update(counts.keys())
+        n = len(documents)
+        self.idf = {t: math.log(1 + (n - df + 0.5) / (df + 0.5)) for t, df in frequency.items()}
+        self.postings: dict[str, list[tuple[int, int]]] = {}
+        for index, counts in enumerate(self.doc_terms):
+            for term, count in counts.items():
+                self.postings.setdefault(term, []).append((index, count))
+
+    def scores(self, query: str) -> np.ndarray:
+        scores = np.zeros(len(self.doc_terms), dtype=np.float32)
+        for term in set(lexical_terms(query)):
+            idf = self.idf.get(term)
+            if idf is None:
+                continue
+            for index, count in self.postings[term]:
+                norm = BM25_K1 * (1 - BM25_B + BM25_B * self.lengths[index] / self.avg_length)
+                scores[index] += idf * count * (BM25_K1 + 1) / (count + norm)
+        return scores
+
+
+@dataclass
+class Retriever:
+    """Search one loaded index with one embedder."""
+
+    index: LoadedIndex
+    embedder: Embedder
+
+    def __post_init__(self) -> None:
+        self.passages: list[Passage] = self.index.passages
+        self.bm25 = BM25([p.embedding_text() for p in self.passages])
+        position = {p.id: i for i, p in enumerate(self.passages)}
+        self.parallel_positions = [[position[q] for q in p.parallel_ids if q in position] for p in self.passages]
+
+    def smooth_over_translations(self, scores: np.ndarray) -> np.ndarray:
+        smoothed = scores.copy()
+        for i, others in enumerate(self.parallel_positions):
+            if others:
+                smoothed[i] = (1 - TRANSLATION_SMOOTHING) * scores[i] + TRANSLATION_SMOOTHING * scores[others].mean()
+        return smoothed
+
+    def search(self, query: object, k: int = 5, collapse_translations: bool = True) -> SearchResult:
+        """The ``k`` best passages for ``query``; one per group of translations by default."""
+        text = validate_query(query)
+        if k < 1:
+            raise QueryError("k must be at least 1")
+        if not self.passages:
+            return SearchResult(text, [], 0.0, False, self.embedder.relevance_threshold)
+        query_vector = self.embedder.embed_queries([text])
+        dense_scores, dense_ids = self.index.vectors.search(query_vector, len(self.passages))
+        raw = np.zeros(len(self.passages), dtype=np.float32)
+        raw[dense_ids[0]] = dense_scores[0]
+        dense = self.smooth_over_translations(raw)
+        lexical = self.bm25.scores(text)
+        fused = fuse(np.argsort(-dense, kind="stable"), lexical)
+        order = sorted(range(len(self.passages)), key=lambda i: -fused[i])
+        hits = self.pick(order, fused, dense, lexical, k, collapse_translations)
+        relevance = float(raw.max())
+        threshold = self.embedder.relevance_threshold
+        return SearchResult(text, hits, relevance, relevance >= threshold, threshold)
+
+    def pick(self, order, fused, dense, lexical, k, collapse) -> list[Hit]:
+        """Top ``k``; with ``collapse``, skip passages that translate one already picked."""
+        hits: list[Hit] = []
+        covered: set[str] = set()
+        for i in order:
+            passage = self.passages[i]
+            if collapse and passage.id in covered:
+                continue
+            covered.update(passage.parallel_ids)
+            hits.append(Hit(passage, float(fused[i]), float(dense[i]), float(lexical[i]), len(hits) + 1))
+            if len(hits) == k:
+                break
+        return hits
+
+
+def fuse(dense_order: np.ndarray, lexical: np.ndarray) -> np.ndarray:
+    """Reciprocal-rank fusion of the dense ranking and the (non-zero) lexical ranking."""
+    fused = np.zeros(len(lexical), dtype=np.float64)
+    for rank, i in enumerate(dense_order):
+        fused[i] += 1.0 / (RRF_K + rank + 1)
+    lexical_order = [i for i in np.argsort(-lexical, kind="stable") if lexical[i] > 0]
+    for rank, i in enumerate(lexical_order):
+        fused[i] += LEXICAL_WEIGHT / (RRF_K + rank + 1)
+    return fused
