@@ -1,0 +1,1 @@
+"""Browser interfaces (Gradio app)."""
