@@ -1,0 +1,44 @@
+"""The retrieval bar, measured on the question set in eval/ (real embedder, real index)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from copyadvisor.evaluation import DEFAULT_QUESTIONS, EvalSetError, evaluate, load_questions, summarise
+
+
+@pytest.fixture(scope="module")
+def summary(library):
+    questions = load_questions(DEFAULT_QUESTIONS, library.index.passages)
+    return summarise(evaluate(library, questions))
+
+
+def test_question_set_is_large_and_multilingual(library):
+    questions = load_questions(DEFAULT_QUESTIONS, library.index.passages)
+    on_topic = [q for q in questions if not q.off_topic]
+    assert len(on_topic) >= 40
+    langs = {q.lang for q in on_topic}
+    assert {"en", "fr", "pl", "ja", "id", "ar"} <= langs and langs - {"en", "fr", "pl", "ja", "id", "ar"}
+    assert any(q.off_topic for q in questions)
+
+
+def test_recall_at_5_in_every_language(summary):
+    for lang, row in summary.items():
+        if "recall@5" in row:
+            assert row["recall@5"] >= 0.95, (lang, row)
+
+
+def test_overall_mrr_and_relevance_signal(summary):
+    overall = summary["all"]
+    assert overall["mrr"] >= 0.85, overall
+    assert overall["declined_flag"] == 1.0, overall
+    assert overall["covered_flag"] >= 0.9, overall
+
+
+def test_bad_question_file_names_the_line(tmp_path, library):
+    path = tmp_path / "q.jsonl"
+    path.write_text(json.dumps({"id": "x", "lang": "en", "query": "q", "relevant": [{"doc": "pl-klient-a-klient", "quote": "not in the text"}]}) + "\n")
+    with pytest.raises(EvalSetError, match=":1: quote"):
+        load_questions(path, library.index.passages)

@@ -1,0 +1,105 @@
+"""Building, verifying, rebuilding and never serving a mismatched index."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+
+from copyadvisor.embeddings import get_embedder
+from copyadvisor.index import MANIFEST_FILE, PASSAGES_FILE, VECTORS_FILE, open_index
+from copyadvisor.retrieval import Retriever
+
+
+def test_build_then_reuse(small_corpus, tmp_path, embedder):
+    first = open_index(small_corpus, tmp_path / "index", embedder)
+    assert first.rebuilt and len(first.passages) == 4
+    manifest = json.loads((tmp_path / "index" / MANIFEST_FILE).read_text())
+    assert manifest["embedder"] == embedder.id and manifest["dim"] == 384
+    assert manifest["chunking"].startswith("structure-")
+    second = open_index(small_corpus, tmp_path / "index", embedder)
+    assert not second.rebuilt
+    assert [p.id for p in second.passages] == [p.id for p in first.passages]
+    assert not list((tmp_path / "index").glob("*.tmp"))
+
+
+def test_corpus_change_triggers_rebuild(small_corpus, tmp_path, embedder):
+    open_index(small_corpus, tmp_path / "index", embedder)
+    (small_corpus / "fr.txt").write_text((small_corpus / "fr.txt").read_text() + "Un paragraphe ajouté.\n")
+    again = open_index(small_corpus, tmp_path / "index", embedder)
+    assert again.rebuilt
+    assert any("ajouté" in p.text for p in again.passages)
+
+
+def test_embedder_change_triggers_rebuild(small_corpus, tmp_path, embedder):
+    open_index(small_corpus, tmp_path / "index", embedder)
+    minilm = get_embedder("st:all-MiniLM-L6-v2")
+    switched = open_index(small_corpus, tmp_path / "index", minilm)
+    assert switched.rebuilt and switched.manifest["embedder"] == minilm.id
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda folder: (folder / VECTORS_FILE).write_bytes((folder / VECTORS_FILE).read_bytes()[:100]),
+        lambda folder: (folder / VECTORS_FILE).write_bytes(b"\x00" * 64),
+        lambda folder: (folder / PASSAGES_FILE).write_text("{not json\n"),
+        lambda folder: (folder / PASSAGES_FILE).unlink(),
+        lambda folder: (folder / MANIFEST_FILE).write_text("garbage"),
+    ],
+    ids=["truncated-vectors", "zeroed-vectors", "bad-passages", "missing-passages", "bad-manifest"],
+)
+def test_corrupt_index_is_detected_and_rebuilt(small_corpus, tmp_path, embedder, damage):
+    folder = tmp_path / "index"
+    good = open_index(small_corpus, folder, embedder)
+    damage(folder)
+    repaired = open_index(small_corpus, folder, embedder)
+    assert repaired.rebuilt
+    assert [p.to_dict() for p in repaired.passages] == [p.to_dict() for p in good.passages]
+    hits = Retriever(repaired, embedder).search("relation de confiance à long terme", k=1).hits
+    assert "fidèle" in hits[0].passage.text
+
+
+class ExplodingEmbedder:
+    """Delegates to the real model but fails halfway through a build."""
+
+    def __init__(self, real):
+        self.real, self.id, self.dim, self.relevance_threshold = real, real.id, real.dim, real.relevance_threshold
+
+    def embed_queries(self, texts):
+        return self.real.embed_queries(texts)
+
+    def embed_passages(self, texts):
+        raise RuntimeError("disk on fire")
+
+
+def test_failed_rebuild_leaves_the_previous_index_intact(small_corpus, tmp_path, embedder):
+    folder = tmp_path / "index"
+    open_index(small_corpus, folder, embedder)
+    before = {name: (folder / name).read_bytes() for name in (VECTORS_FILE, PASSAGES_FILE, MANIFEST_FILE)}
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        open_index(small_corpus, folder, ExplodingEmbedder(embedder), force_rebuild=True)
+    after = {name: (folder / name).read_bytes() for name in before}
+    assert after == before
+    assert not open_index(small_corpus, folder, embedder).rebuilt
+
+
+def test_concurrent_opens_build_once_and_agree(small_corpus, tmp_path, embedder):
+    folder = tmp_path / "index"
+    results, errors = [], []
+
+    def worker():
+        try:
+            results.append(open_index(small_corpus, folder, embedder))
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert sum(r.rebuilt for r in results) == 1
+    assert len({tuple(p.id for p in r.passages) for r in results}) == 1
