@@ -1,8 +1,9 @@
 """Settings from, in order of precedence: flags, environment variables, a config file, defaults.
 
 Environment: ``COPYADVISOR_CORPUS``, ``COPYADVISOR_INDEX``, ``COPYADVISOR_EMBEDDER``,
-``COPYADVISOR_THRESHOLD``, ``COPYADVISOR_CONFIG`` (path of a TOML file whose top-level
-keys are the field names below, e.g. ``embedder = "st:/models/e5-base"``).
+``COPYADVISOR_THRESHOLD``, ``COPYADVISOR_LLM``, ``COPYADVISOR_LLM_URL``,
+``COPYADVISOR_LLM_API_KEY``, ``COPYADVISOR_QUANTIZATION``, ``COPYADVISOR_CONFIG`` (path of a
+TOML file whose top-level keys are the field names below, e.g. ``embedder = "st:/models/e5"``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ class Config:
     index: Path
     embedder: str = DEFAULT_EMBEDDER
     threshold: Optional[float] = None  # relevance threshold; None = the embedder's own
+    llm: str = "bundled"  # "bundled", a model directory or cached hub id, or "openai:<model name>"
+    llm_url: Optional[str] = None  # base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1
+    llm_api_key: Optional[str] = None
+    quantization: str = "int8"  # int8 (fast default) | bf16 | fp32, for the transformers back end
 
     @classmethod
     def defaults(cls) -> "Config":

@@ -8,12 +8,27 @@ from typing import Optional
 
 _lock = threading.Lock()
 
+# A broad fixed set: restricting lingua's candidates makes short texts far more reliable.
+# Malay is left out: short Indonesian questions were taken for Malay.
+CANDIDATES = (
+    "ENGLISH", "FRENCH", "POLISH", "JAPANESE", "INDONESIAN", "ARABIC", "GERMAN", "SPANISH", "ITALIAN",
+    "PORTUGUESE", "DUTCH", "CHINESE", "KOREAN", "RUSSIAN", "TURKISH", "VIETNAMESE", "THAI", "HINDI",
+    "SWEDISH", "DANISH", "BOKMAL", "FINNISH", "CZECH", "UKRAINIAN", "ROMANIAN", "GREEK", "HEBREW",
+)
+NAMES = {
+    "en": "English", "fr": "French", "pl": "Polish", "ja": "Japanese", "id": "Indonesian", "ar": "Arabic",
+    "de": "German", "es": "Spanish", "it": "Italian", "pt": "Portuguese", "nl": "Dutch", "zh": "Chinese",
+    "ko": "Korean", "ru": "Russian", "tr": "Turkish", "vi": "Vietnamese", "th": "Thai", "hi": "Hindi",
+    "sv": "Swedish", "da": "Danish", "nb": "Norwegian", "fi": "Finnish", "cs": "Czech", "uk": "Ukrainian",
+    "ms": "Malay", "ro": "Romanian", "el": "Greek", "he": "Hebrew",
+}
+
 
 @lru_cache(maxsize=1)
 def _detector():
-    from lingua import LanguageDetectorBuilder
+    from lingua import Language, LanguageDetectorBuilder
 
-    return LanguageDetectorBuilder.from_all_languages().build()
+    return LanguageDetectorBuilder.from_languages(*(getattr(Language, name) for name in CANDIDATES)).build()
 
 
 def detect_language(text: str, min_confidence: float = 0.0) -> Optional[str]:
@@ -21,6 +36,8 @@ def detect_language(text: str, min_confidence: float = 0.0) -> Optional[str]:
     text = text.strip()
     if not text:
         return None
+    if "¿" in text or "¡" in text:  # written only in Spanish (and Galician/Asturian, not candidates)
+        return "es"
     with _lock:
         values = _detector().compute_language_confidence_values(text)
     if not values:
@@ -29,3 +46,7 @@ def detect_language(text: str, min_confidence: float = 0.0) -> Optional[str]:
     if best.value < min_confidence:
         return None
     return best.language.iso_code_639_1.name.lower()
+
+
+def language_name(code: str) -> str:
+    return NAMES.get(code, code)

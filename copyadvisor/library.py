@@ -37,3 +37,10 @@ def open_library(config: Config, force_rebuild: bool = False) -> Library:
     embedder = get_embedder(config.embedder, config.threshold)
     index = open_index(config.corpus, config.index, embedder, force_rebuild=force_rebuild)
     return Library(config, embedder, index, Retriever(index, embedder))
+
+
+def open_generator(config: Config):
+    """The generator the config names (loads the model: seconds from cache, a minute the first time)."""
+    from .generation import get_generator
+
+    return get_generator(config.llm, config.quantization, base_url=config.llm_url, api_key=config.llm_api_key)

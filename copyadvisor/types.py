@@ -114,3 +114,42 @@ class SearchResult:
             "threshold": self.threshold,
             "hits": [h.to_dict() for h in self.hits],
         }
+
+
+@dataclass
+class Recommendation:
+    """Which word to use, decided from the question's signals and the evidence, not from free text."""
+
+    term: Optional[str]  # client | customer | subscriber | member | user | buyer | consumer | shopper | None
+    confidence: float
+    rationale: str  # one line, English
+    signals: dict[str, list[str]] = field(default_factory=dict)  # term -> phrases that pointed to it
+
+
+@dataclass
+class Citation:
+    number: int  # as written in the answer: [number]
+    passage_id: str
+    doc_id: str
+    lang: str
+    quote: str
+
+
+@dataclass
+class Answer:
+    question: str
+    text: str
+    language: str  # ISO 639-1 of the question (and the answer)
+    recommendation: Recommendation
+    citations: list[Citation]
+    grounded: bool  # answered from passages, with at least one valid citation
+    declined: bool = False
+    decline_reason: Optional[str] = None  # not_covered | out_of_scope | injection | invalid
+    invalid_citations: list[str] = field(default_factory=list)  # "[7]" and the like, removed from text
+    injection_detected: bool = False
+    passages: list[dict] = field(default_factory=list)  # the numbered passages given to the model
+    timings: dict = field(default_factory=dict)  # milliseconds
+    generator: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
