@@ -235,7 +235,7 @@ class Advisor:
 
     def finish(self, prepared: Prepared, text: str, cited: list[int], started: float, first_token, invalid=()) -> Answer:
         passages = [hit.passage for hit in prepared.hits]
-        citations = [citation(n, passages[n - 1], text) for n in sorted(set(cited)) if 1 <= n <= len(passages)]
+        citations = [citation(n, passages[n - 1]) for n in sorted(set(cited)) if 1 <= n <= len(passages)]
         now = time.perf_counter()
         return Answer(
             question=prepared.question,
@@ -408,7 +408,7 @@ def cited_numbers(text: str) -> list[int]:
     return [int(n) for group in CITATION.findall(text) for n in re.split(r"[,;]", group)]
 
 
-def citation(number: int, passage: Passage, answer_text: str) -> Citation:
+def citation(number: int, passage: Passage) -> Citation:
     return Citation(number, passage.id, passage.doc_id, passage.lang, first_sentence(passage.text))
 
 

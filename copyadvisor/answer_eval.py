@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import reporting
 from .advisor import Advisor, Turn
 from .config import PROJECT_ROOT
 from .language import detect_language
+from .reporting import per_language
 from .types import Answer
 
 DEFAULT_SCENARIOS = PROJECT_ROOT / "eval" / "answers.jsonl"
@@ -74,11 +75,7 @@ def run(advisor: Advisor, scenarios: list[Scenario], progress=None) -> list[Resu
 
 
 def summarise(results: list[Result]) -> dict:
-    groups: dict[str, list[Result]] = defaultdict(list)
-    for result in results:
-        groups[result.scenario.lang].append(result)
-        groups["all"].append(result)
-    return {lang: metrics(items) for lang, items in sorted(groups.items(), key=lambda kv: (kv[0] == "all", kv[0]))}
+    return per_language(results, lambda r: r.scenario.lang, metrics)
 
 
 def metrics(results: list[Result]) -> dict:
@@ -102,14 +99,7 @@ COLUMNS = ["scenarios", "recommendation", "decline", "false_decline", "citations
 
 
 def format_table(summary: dict) -> str:
-    lines = ["lang  " + "  ".join(f"{c:>15}" for c in COLUMNS)]
-    for lang, row in summary.items():
-        cells = []
-        for column in COLUMNS:
-            value = row.get(column)
-            cells.append(f"{'-':>15}" if value is None else (f"{value:>15d}" if isinstance(value, int) else f"{value:>15.3f}"))
-        lines.append(f"{lang:<6}" + "  ".join(cells))
-    return "\n".join(lines)
+    return reporting.format_table(summary, COLUMNS, 15)
 
 
 def failures(results: list[Result]) -> list[str]:

@@ -222,16 +222,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     library = library_from(args)
     questions = load_questions(Path(args.questions or DEFAULT_QUESTIONS), library.index.passages)
     outcomes = evaluate(library, questions)
-    summary = summarise(outcomes)
-    if args.json:
-        print(json.dumps(summary))
-    else:
-        print(f"retrieval evaluation: {len(questions)} questions, embedder {library.embedder.id}")
-        print(format_table(summary))
-    if args.show_failures:
-        for line in failures(outcomes):
-            print("  " + line)
-    return 0
+    title = f"retrieval evaluation: {len(questions)} questions, embedder {library.embedder.id}"
+    return print_report(args, title, summarise(outcomes), format_table, failures(outcomes))
 
 
 def eval_answers(args: argparse.Namespace) -> int:
@@ -243,14 +235,18 @@ def eval_answers(args: argparse.Namespace) -> int:
     scenarios = load_scenarios(Path(args.scenarios or DEFAULT_SCENARIOS))
     results = run(advisor, scenarios, progress=lambda r: print(".", end="", file=sys.stderr, flush=True))
     print(file=sys.stderr)
-    summary = summarise(results)
+    title = f"answer evaluation: {len(scenarios)} scenarios, generator {advisor.generator.id}"
+    return print_report(args, title, summarise(results), format_table, failures(results))
+
+
+def print_report(args: argparse.Namespace, title: str, summary: dict, format_table, failures: list[str]) -> int:
     if args.json:
         print(json.dumps(summary))
     else:
-        print(f"answer evaluation: {len(scenarios)} scenarios, generator {advisor.generator.id}")
+        print(title)
         print(format_table(summary))
     if args.show_failures:
-        for line in failures(results):
+        for line in failures:
             print("  " + line)
     return 0
 

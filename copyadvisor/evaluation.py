@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import PROJECT_ROOT
+from . import reporting
 from .library import Library
+from .reporting import per_language
 from .types import Passage
 
 DEFAULT_QUESTIONS = PROJECT_ROOT / "eval" / "retrieval.jsonl"
@@ -100,11 +102,7 @@ def evaluate(library: Library, questions: list[Question], k: int = K) -> list[Ou
 
 def summarise(outcomes: list[Outcome]) -> dict:
     """Metrics per language plus an "all" row."""
-    groups: dict[str, list[Outcome]] = defaultdict(list)
-    for outcome in outcomes:
-        groups[outcome.question.lang].append(outcome)
-        groups["all"].append(outcome)
-    return {lang: metrics(items) for lang, items in sorted(groups.items(), key=lambda kv: (kv[0] == "all", kv[0]))}
+    return per_language(outcomes, lambda o: o.question.lang, metrics)
 
 
 def metrics(outcomes: list[Outcome]) -> dict:
@@ -121,16 +119,11 @@ def metrics(outcomes: list[Outcome]) -> dict:
     return row
 
 
+COLUMNS = ["questions", "recall@1", "recall@5", "mrr", "covered_flag", "off_topic", "declined_flag"]
+
+
 def format_table(summary: dict) -> str:
-    columns = ["questions", "recall@1", "recall@5", "mrr", "covered_flag", "off_topic", "declined_flag"]
-    lines = ["lang  " + "  ".join(f"{c:>13}" for c in columns)]
-    for lang, row in summary.items():
-        cells = []
-        for column in columns:
-            value = row.get(column)
-            cells.append(f"{'-':>13}" if value is None else (f"{value:>13d}" if isinstance(value, int) else f"{value:>13.3f}"))
-        lines.append(f"{lang:<6}" + "  ".join(cells))
-    return "\n".join(lines)
+    return reporting.format_table(summary, COLUMNS, 13)
 
 
 def failures(outcomes: list[Outcome]) -> list[str]:
