@@ -35,6 +35,7 @@ from .types import Answer, Citation, Hit, Passage, Recommendation
 PROMPT_PASSAGES = 6
 PASSAGE_BUDGET = 240  # per passage, in effective_length units (CJK counts double): keeps the prompt near 550 tokens
 HISTORY_WEIGHT = 0.5
+SUPPORT_SEARCH_K = 20
 TOPIC_MARGIN = 0.05  # questions without an audience word must be this much closer to on-topic prototypes
 CITATION = re.compile(r"\[(\s*\d+(?:\s*[,;]\s*\d+)*\s*)\]")
 
@@ -88,16 +89,16 @@ RATIONALES = {
 }
 DEPENDS = "it depends on the relationship (customer: one-off purchases driven by price and convenience; client: an ongoing, personalised, professional relationship)"
 # What to search for when the top passages do not discuss the recommended term.
-TERM_QUERIES = {
-    "client": "client: ongoing personalised professional relationship, trust and expertise",
-    "customer": "customer: one-off purchase, price and convenience, store",
-    "subscriber": "subscriber: pays for a recurring service such as paywall content",
-    "member": "member or subscriber: community aspect of the relationship",
-    "user": "user: interacts with your product, for example software",
-    "buyer": "buyer: anyone who makes a purchase, B2B retail and manufacturing",
-    "consumer": "consumer: the person who actually uses your product, end user",
-    "shopper": "shopper: browses several options before buying",
-    "follower": "follower: social media accounts, follows a person or organisation",
+TERM_QUERIES = {  # the term, its translations in the library's languages, and what it means
+    "client": "client klien クライアント عميل: ongoing, personalised, professional relationship built on trust and expertise",
+    "customer": "customer pelanggan 顧客 زبون: one-off purchase driven by price and convenience, at a store",
+    "subscriber": "subscriber abonné abonent subskrybent 購読者 مشترك: pays for a recurring service such as paywall content",
+    "member": "member membre członek anggota 会員 عضو: community aspect of the relationship, membership",
+    "user": "user utilisateur użytkownik pengguna ユーザー مستخدم: interacts with your product, for example software",
+    "buyer": "buyer acheteur kupujący nabywca pembeli 購入者 مشتري: anyone who makes a purchase, B2B retail and manufacturing",
+    "consumer": "consumer consommateur konsument konsumen 消費者 مستهلك: the person who actually uses your product",
+    "shopper": "shopper kupujący 買い物客 متسوق: browses several options before buying",
+    "follower": "follower pengikut フォロワー متابع: social media accounts, follows a person or organisation",
 }
 
 
@@ -218,7 +219,7 @@ class Advisor:
             return hits
         support = best_support(hits, term)
         if support is None or support_strength(support.passage, term) < 2:
-            extra = [self.in_language(h, language) for h in self.library.search(TERM_QUERIES[term], k=10, collapse_translations=False).hits]
+            extra = [self.in_language(h, language) for h in self.library.search(TERM_QUERIES[term], k=SUPPORT_SEARCH_K, collapse_translations=False).hits]
             support = best_support(hits + extra, term)
         if support is None:
             return hits
@@ -294,6 +295,19 @@ def supports(passage: Passage, term: str) -> bool:
     return term in passage.terms
 
 
+SOURCE_RELIABILITY = {"lexical": 3, "parallel": 3, "context": 1, "unresolved": 0, "none": 0}
+
+
+def support_rank(hit: Hit, term: str) -> tuple:
+    """Sort key, best first. Client/customer: strength, then how the sense was known (words or
+    translations beat context cues). Other terms: strength, then how literally the passage names them."""
+    if term in ("client", "customer"):
+        tie_break = -SOURCE_RELIABILITY.get(hit.passage.sense_source, 0)
+    else:
+        tie_break = -hit.lexical_score
+    return (-support_strength(hit.passage, term), tie_break, hit.rank)
+
+
 def support_strength(passage: Passage, term: str) -> int:
     """2: about exactly this term; 1: discusses it among others; 0: not at all."""
     if not supports(passage, term):
@@ -302,9 +316,9 @@ def support_strength(passage: Passage, term: str) -> int:
 
 
 def best_support(hits: list[Hit], term: str) -> Optional[Hit]:
-    """The earliest hit with the strongest support for ``term`` (None if none supports it)."""
-    ranked = sorted(((support_strength(h.passage, term), -i, h) for i, h in enumerate(hits)), key=lambda t: (t[0], t[1]), reverse=True)
-    return ranked[0][2] if ranked and ranked[0][0] > 0 else None
+    """The hit that best supports ``term`` (None if none does)."""
+    ranked = sorted(hits, key=lambda h: support_rank(h, term))
+    return ranked[0] if ranked and support_strength(ranked[0].passage, term) > 0 else None
 
 
 def supporting_number(prepared: Prepared) -> int:

@@ -28,7 +28,9 @@ NAMES = {
 def _detector():
     from lingua import Language, LanguageDetectorBuilder
 
-    return LanguageDetectorBuilder.from_languages(*(getattr(Language, name) for name in CANDIDATES)).build()
+    languages = (getattr(Language, name) for name in CANDIDATES)
+    # preloaded: lazy loading put seconds of model loading into whichever request came first
+    return LanguageDetectorBuilder.from_languages(*languages).with_preloaded_language_models().build()
 
 
 def detect_language(text: str, min_confidence: float = 0.0) -> Optional[str]:
