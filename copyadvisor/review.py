@@ -1,0 +1,251 @@
+"""Draft review: find, explain and fix client/customer wording, like a prose linter.
+
+1. The draft is validated (text, at most 50,000 characters) and cut into paragraphs;
+   each paragraph's language is detected, and its audience words are found with exact
+   offsets (``lexicon.find_terms``).
+2. The relationship the draft describes is inferred from its own words (the same cues the
+   advisor uses: one-off and price -> customer; ongoing, personalised, professional ->
+   client; paywall -> subscriber ...), or taken from a context the user states.
+3. Rules, each with an id and severity (Vale's levels):
+   - ``copyadvisor.WrongTerm`` (warning): client where the draft describes customers, or
+     the reverse, in a language that tells them apart (en, id, ja, ar);
+   - ``copyadvisor.Inconsistent`` (warning): both words for the same audience and no
+     context deciding between them; the minority word is flagged;
+   - ``copyadvisor.BetterAlternative`` (suggestion): subscriber, member, user … fits the
+     described relationship better than client/customer (every language).
+4. Every finding carries a replacement with the same inflection and capitalisation, and
+   the library passage that justifies it. ``revised_text`` applies them all; text outside
+   the flagged spans is never changed.
+
+A draft is data: nothing in it is executed or obeyed, and no model is involved here.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Optional
+
+from .advisor import RATIONALES, SUPPORT_SEARCH_K, TERM_QUERIES, best_support, recommend
+from .language import detect_language
+from .lexicon import DISTINGUISHES, FINDERS, TermHit, find_terms, replacement
+from .library import Library
+
+MAX_DRAFT_CHARS = 50_000
+SEVERITY_ORDER = {"error": 3, "warning": 2, "suggestion": 1}
+ALTERNATIVES = ("subscriber", "member", "user", "buyer", "consumer", "shopper", "follower")
+FR_ELISION = re.compile(r"(?<!\w)(le|la|du|au)\s+$", re.IGNORECASE)
+
+
+class ReviewError(ValueError):
+    """The draft cannot be reviewed; the message says why."""
+
+
+@dataclass
+class SourcePassage:
+    passage_id: str
+    doc_id: str
+    lang: str
+    quote: str
+
+
+@dataclass
+class Finding:
+    start: int
+    end: int
+    line: int
+    column: int
+    text: str
+    rule: str
+    severity: str
+    message: str
+    suggestion: Optional[str]
+    replacements: list[str]
+    citations: list[SourcePassage]
+
+
+@dataclass
+class ReviewContext:
+    relationship: Optional[str]  # the term the described relationship calls for, None when unclear
+    source: str  # stated | inferred | unclear
+    rationale: str
+    signals: dict[str, list[str]]
+    citations: list[SourcePassage] = field(default_factory=list)
+
+
+@dataclass
+class Review:
+    findings: list[Finding]
+    context: ReviewContext
+    revised_text: str
+    languages: list[str]
+    stats: dict
+
+    @property
+    def has_warnings(self) -> bool:
+        return any(SEVERITY_ORDER[f.severity] >= SEVERITY_ORDER["warning"] for f in self.findings)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def validate_draft(draft: object) -> str:
+    if isinstance(draft, bytes):
+        if b"\0" in draft:
+            raise ReviewError("the draft is binary data, not text")
+        try:
+            draft = draft.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise ReviewError(f"the draft is not UTF-8 text (bad byte at offset {error.start})") from error
+    if not isinstance(draft, str):
+        raise ReviewError("the draft must be text")
+    if not draft.strip():
+        raise ReviewError("the draft is empty")
+    if len(draft) > MAX_DRAFT_CHARS:
+        raise ReviewError(f"the draft is {len(draft):,} characters long; the limit is {MAX_DRAFT_CHARS:,}")
+    if "\0" in draft:
+        raise ReviewError("the draft is binary data, not text")
+    return draft
+
+
+class Reviewer:
+    def __init__(self, library: Library):
+        self.library = library
+        self._support: dict[tuple[str, str], list[SourcePassage]] = {}
+        detect_language("warm up the language detector")  # loads lingua's models now, not in the first review
+
+    def review(self, draft: object, context: Optional[str] = None) -> Review:
+        started = time.perf_counter()
+        text = validate_draft(draft)
+        hits, languages = self.find_hits(text)
+        ctx = self.infer_context(text, context, languages)
+        findings = [f for f in self.apply_rules(text, hits, ctx) if f]
+        findings.sort(key=lambda f: f.start)
+        return Review(
+            findings=findings,
+            context=ctx,
+            revised_text=apply_all(text, findings),
+            languages=languages,
+            stats={
+                "characters": len(text),
+                "terms_found": len(hits),
+                "findings": len(findings),
+                "warnings": sum(f.severity == "warning" for f in findings),
+                "elapsed_ms": round((time.perf_counter() - started) * 1000, 1),
+            },
+        )
+
+    # --- steps ------------------------------------------------------------------
+
+    def find_hits(self, text: str) -> tuple[list[TermHit], list[str]]:
+        """Audience words paragraph by paragraph, each in its detected language."""
+        hits: list[TermHit] = []
+        seen: Counter = Counter()
+        for start, paragraph in paragraphs(text):
+            lang = detect_language(paragraph) or "en"
+            lang = lang if lang in FINDERS else "en"
+            seen[lang] += len(paragraph)
+            for hit in find_terms(paragraph, (lang,)):
+                hits.append(TermHit(hit.start + start, hit.end + start, hit.text, hit.lang, hit.term, hit.slot, hit.ambiguous))
+        return hits, [lang for lang, _ in seen.most_common()]
+
+    def infer_context(self, text: str, stated: Optional[str], languages: list[str]) -> ReviewContext:
+        if stated and stated.strip():
+            decided = recommend(stated, text)  # the stated context counts fully, the draft half
+            source = "stated"
+        else:
+            decided = recommend(text)
+            source = "inferred"
+        if decided.term is None:
+            return ReviewContext(None, "unclear", decided.rationale, decided.signals)
+        citations = self.support(decided.term, languages[0] if languages else "en")
+        return ReviewContext(decided.term, source, decided.rationale, decided.signals, citations)
+
+    def apply_rules(self, text: str, hits: list[TermHit], ctx: ReviewContext):
+        want = ctx.relationship
+        majority = majority_term(hits)
+        for hit in hits:
+            if hit.lang in DISTINGUISHES and hit.term in ("client", "customer"):
+                if want in ("client", "customer") and hit.term != want:
+                    yield self.finding(text, hit, want, "copyadvisor.WrongTerm", "warning",
+                                       f"'{hit.text}' reads as {hit.term}, but this draft describes {RATIONALES[want]}: use '{{suggestion}}'.")
+                elif want is None and majority and hit.term != majority:
+                    yield self.finding(text, hit, majority, "copyadvisor.Inconsistent", "warning",
+                                       f"'{hit.text}' and the draft's other word for this audience ({majority}) mean different relationships: pick one; the draft mostly uses '{{suggestion}}'.")
+                elif want in ALTERNATIVES:
+                    yield self.alternative(text, hit, want)
+            elif hit.term in ("client", "customer") and want in ALTERNATIVES:
+                yield self.alternative(text, hit, want)
+
+    def alternative(self, text: str, hit: TermHit, want: str) -> Optional[Finding]:
+        return self.finding(text, hit, want, "copyadvisor.BetterAlternative", "suggestion",
+                            f"'{hit.text}' is correct, but '{{suggestion}}' fits {RATIONALES[want]} better.")
+
+    def finding(self, text: str, hit: TermHit, term: str, rule: str, severity: str, message: str) -> Optional[Finding]:
+        suggestion = replacement(hit, term)
+        if suggestion is None:
+            return None
+        start, end, original = hit.start, hit.end, hit.text
+        if hit.lang == "fr" and suggestion[:1].lower() in "aeiouyéèêh":
+            article = FR_ELISION.search(text[max(0, start - 8) : start])
+            if article:  # "le client" -> "l'abonné", "du client" -> "de l'abonné"
+                start -= len(text[max(0, start - 8) : start]) - article.start()
+                elided = {"le": "l'", "la": "l'", "du": "de l'", "au": "à l'"}[article.group(1).lower()]
+                suggestion = match_article_case(elided, article.group(1)) + suggestion
+                original = text[start:end]
+        line = text.count("\n", 0, start) + 1
+        column = start - (text.rfind("\n", 0, start) + 1) + 1
+        return Finding(
+            start=start, end=end, line=line, column=column, text=original, rule=rule, severity=severity,
+            message=message.format(suggestion=suggestion), suggestion=suggestion, replacements=[suggestion],
+            citations=self.support(term, hit.lang),
+        )
+
+    def support(self, term: str, lang: str) -> list[SourcePassage]:
+        """The library passage that best justifies ``term`` (in ``lang`` when a translation exists)."""
+        key = (term, lang)
+        if key not in self._support:
+            hits = self.library.search(TERM_QUERIES[term], k=SUPPORT_SEARCH_K, collapse_translations=False).hits
+            found = best_support(hits, term)
+            best = [found.passage] if found else []
+            if best:
+                same_lang = next((p for p in self.library.parallels(best[0].id) if p.lang == lang), None)
+                best = [same_lang or best[0]]
+            self._support[key] = [SourcePassage(p.id, p.doc_id, p.lang, quote_of(p.text)) for p in best]
+        return self._support[key]
+
+
+def paragraphs(text: str):
+    """(offset, paragraph) for each non-empty line block."""
+    for match in re.finditer(r"[^\n]+(?:\n(?!\s*\n)[^\n]+)*", text):
+        if match.group(0).strip():
+            yield match.start(), match.group(0)
+
+
+def majority_term(hits: list[TermHit]) -> Optional[str]:
+    """client or customer: the one the draft uses more (first used on a tie); None if it uses one only."""
+    counts = Counter(h.term for h in hits if h.term in ("client", "customer") and h.lang in DISTINGUISHES)
+    if len(counts) < 2:
+        return None
+    first = next(h.term for h in hits if h.term in counts)
+    return max(counts, key=lambda t: (counts[t], t == first))
+
+
+def apply_all(text: str, findings: list[Finding]) -> str:
+    """The draft with every finding's suggestion applied; nothing outside the spans changes."""
+    revised = text
+    for finding in sorted(findings, key=lambda f: f.start, reverse=True):
+        if finding.suggestion is not None:
+            revised = revised[: finding.start] + finding.suggestion + revised[finding.end :]
+    return revised
+
+
+def match_article_case(elided: str, article: str) -> str:
+    return elided[:1].upper() + elided[1:] if article[:1].isupper() else elided
+
+
+def quote_of(text: str, limit: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
