@@ -120,3 +120,27 @@ def bench_generation(config: Config) -> str:
     lines.append(f"same first 64 tokens: {a['text'] == b['text']} (int8 and bf16 round differently; answers are compared by `eval answers`)")
     lines.append(f"peak memory (RSS)   {peak_rss_mib():.0f} MiB (both models were loaded in this process, one after the other)")
     return "\n".join(lines)
+
+
+def bench_review(config: Config, repeat: int = 10) -> str:
+    """Review time of a 5,000-character draft (no model), after one warm-up review."""
+    from .review import Reviewer
+    from .review_eval import DEFAULT_DRAFTS, load_drafts
+
+    reviewer = Reviewer(open_library(config))
+    texts = [d.text for d in load_drafts(DEFAULT_DRAFTS)]
+    draft = ""
+    while len(draft) < 5000:
+        draft += "\n\n".join(texts) + "\n\n"
+    draft = draft[:5000]
+    reviewer.review(draft)
+    timings = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        review = reviewer.review(draft)
+        timings.append((time.perf_counter() - started) * 1000)
+    return "\n".join([
+        f"draft               {len(draft)} characters, {len(review.languages)} languages, {review.stats['terms_found']} audience words, {len(review.findings)} findings",
+        f"review p50          {statistics.median(timings):.1f} ms",
+        f"review max          {max(timings):.1f} ms ({repeat} runs after one warm-up)",
+    ])

@@ -3,10 +3,12 @@
     copyadvisor index [--rebuild]              build or verify the index, print its status
     copyadvisor search "QUERY" [--k 5] [--json] one query; with no QUERY, one per stdin line -> JSON lines
     copyadvisor ask "QUESTION" [--json] [--stream]  a grounded answer; with no QUESTION, one per stdin line -> JSON lines
+    copyadvisor review FILE|- [--json] [--context C] [--apply]  findings with spans; exit 1 on any warning
     copyadvisor eval retrieval [--questions F] recall@1/@5 and MRR per language
     copyadvisor eval answers [--scenarios F]   recommendation, decline, citation and language accuracy
     copyadvisor bench retrieval                index build time, query latency p50/p95, peak memory
     copyadvisor bench generation               first token, decode tok/s, answer time: default vs plain bf16
+    copyadvisor bench review                   review time of a 5,000-character draft
     copyadvisor serve [--host H] [--port P]    the browser app
 """
 
@@ -27,7 +29,7 @@ from .retrieval import QueryError
 from .types import SearchResult
 
 log = logging.getLogger("copyadvisor")
-USER_ERRORS = (CorpusError, EmbedderError, IndexBuildError, QueryError, ValueError, OSError)
+USER_ERRORS = (CorpusError, EmbedderError, IndexBuildError, QueryError, ValueError, OSError, RuntimeError)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,16 +63,24 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--stream", action="store_true", help="print the answer as it is generated")
     ask.set_defaults(handler=cmd_ask)
 
+    review = commands.add_parser("review", help="review draft copy, like a linter (exit 1 on warnings)")
+    review.add_argument("file", help="a text file, or - for standard input")
+    review.add_argument("--json", action="store_true", help="the whole Review as JSON")
+    review.add_argument("--context", help="the relationship, stated (e.g. 'law firm, long-term retainers')")
+    review.add_argument("--apply", action="store_true", help="print the revised draft with every suggestion applied")
+    review.set_defaults(handler=cmd_review)
+
     evaluate = commands.add_parser("eval", help="evaluate against the question sets in eval/")
-    evaluate.add_argument("what", choices=["retrieval", "answers"])
+    evaluate.add_argument("what", choices=["retrieval", "answers", "review"])
     evaluate.add_argument("--questions", help="retrieval question file (default: eval/retrieval.jsonl)")
     evaluate.add_argument("--scenarios", help="answer scenario file (default: eval/answers.jsonl)")
+    evaluate.add_argument("--drafts", help="review draft file (default: eval/review.jsonl)")
     evaluate.add_argument("--json", action="store_true")
     evaluate.add_argument("--show-failures", action="store_true")
     evaluate.set_defaults(handler=cmd_eval)
 
     bench = commands.add_parser("bench", help="measure speed and memory")
-    bench.add_argument("what", choices=["retrieval", "generation"], nargs="?", default="retrieval")
+    bench.add_argument("what", choices=["retrieval", "generation", "review"], nargs="?", default="retrieval")
     bench.add_argument("--repeat", type=int, default=5, help="passes over the question set (default 5)")
     bench.set_defaults(handler=cmd_bench)
 
@@ -216,6 +226,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     if args.what == "answers":
         return eval_answers(args)
+    if args.what == "review":
+        return eval_review(args)
 
     from .evaluation import DEFAULT_QUESTIONS, evaluate, failures, format_table, load_questions, summarise
 
@@ -224,6 +236,40 @@ def cmd_eval(args: argparse.Namespace) -> int:
     outcomes = evaluate(library, questions)
     title = f"retrieval evaluation: {len(questions)} questions, embedder {library.embedder.id}"
     return print_report(args, title, summarise(outcomes), format_table, failures(outcomes))
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    from .review import Reviewer
+
+    raw = sys.stdin.buffer.read() if args.file == "-" else open(args.file, "rb").read()
+    name = "stdin" if args.file == "-" else args.file
+    result = Reviewer(library_from(args)).review(raw, context=args.context)
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False))
+    elif args.apply:
+        print(result.revised_text, end="")
+    else:
+        for f in result.findings:
+            print(f"{name}:{f.line}:{f.column}: {f.severity} [{f.rule}] {f.message}")
+            for c in f.citations:
+                print(f"    source: {c.passage_id} ({c.lang}): {c.quote}")
+        ctx = result.context
+        print(f"{len(result.findings)} finding(s); relationship: {ctx.relationship or 'unclear'} ({ctx.source}); {result.stats['elapsed_ms']} ms",
+              file=sys.stderr)
+    return 1 if result.has_warnings else 0
+
+
+def eval_review(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .review import Reviewer
+    from .review_eval import DEFAULT_DRAFTS, failures, format_table, load_drafts, run, summarise
+
+    reviewer = Reviewer(library_from(args))
+    drafts = load_drafts(Path(args.drafts or DEFAULT_DRAFTS))
+    results = run(reviewer, drafts)
+    title = f"review evaluation: {len(drafts)} drafts"
+    return print_report(args, title, summarise(results), format_table, failures(results))
 
 
 def eval_answers(args: argparse.Namespace) -> int:
@@ -252,10 +298,15 @@ def print_report(args: argparse.Namespace, title: str, summary: dict, format_tab
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from .bench import bench_generation, bench_retrieval
+    from .bench import bench_generation, bench_retrieval, bench_review
 
     config = config_from(args)
-    print(bench_generation(config) if args.what == "generation" else bench_retrieval(config, repeat=args.repeat))
+    if args.what == "generation":
+        print(bench_generation(config))
+    elif args.what == "review":
+        print(bench_review(config))
+    else:
+        print(bench_retrieval(config, repeat=args.repeat))
     return 0
 
 
