@@ -9,7 +9,8 @@ Translations of one original vote together: a passage's dense score is blended w
 the mean score of its parallel passages, which damps quirks of one translation (the
 Arabic intro, say, quotes the English words "client" and "customer").
 
-The best dense similarity is the *relevance* signal: below the embedder's threshold
+Very short passages get a small length prior, since e5 scores them too well against short
+questions. The best raw dense similarity is the *relevance* signal: below the embedder's threshold
 the library does not cover the question, whatever ranks first.
 """
 
@@ -26,6 +27,7 @@ import numpy as np
 
 from .embeddings import Embedder
 from .index import LoadedIndex
+from .splitting import effective_length
 from .types import Hit, Passage, SearchResult
 
 log = logging.getLogger(__name__)
@@ -34,6 +36,10 @@ MAX_QUERY_CHARS = 2000
 RRF_K = 60
 LEXICAL_WEIGHT = 0.1  # lexical evidence only breaks near-ties: cross-lingual queries share few n-grams
 TRANSLATION_SMOOTHING = 0.3
+# e5 favours very short passages ("Welcome to English 101…"): passages shorter than
+# SHORT_PASSAGE effective characters lose up to SHORT_PENALTY of cosine, in proportion.
+SHORT_PASSAGE = 400
+SHORT_PENALTY = 0.04
 BM25_K1 = 1.2
 BM25_B = 0.75
 WORD = re.compile(r"\w+", re.UNICODE)
@@ -135,6 +141,8 @@ class Retriever:
         self.bm25 = BM25([p.embedding_text() for p in self.passages])
         position = {p.id: i for i, p in enumerate(self.passages)}
         self.parallel_positions = [[position[q] for q in p.parallel_ids if q in position] for p in self.passages]
+        lengths = np.array([effective_length(p.text) for p in self.passages], dtype=np.float32)
+        self.length_prior = SHORT_PENALTY * np.clip((SHORT_PASSAGE - lengths) / SHORT_PASSAGE, 0.0, 1.0)
 
     def smooth_over_translations(self, scores: np.ndarray) -> np.ndarray:
         smoothed = scores.copy()
@@ -154,7 +162,7 @@ class Retriever:
         dense_scores, dense_ids = self.index.vectors.search(query_vector, len(self.passages))
         raw = np.zeros(len(self.passages), dtype=np.float32)
         raw[dense_ids[0]] = dense_scores[0]
-        dense = self.smooth_over_translations(raw)
+        dense = self.smooth_over_translations(raw) - self.length_prior
         lexical = self.bm25.scores(text)
         fused = fuse(np.argsort(-dense, kind="stable"), lexical)
         order = sorted(range(len(self.passages)), key=lambda i: -fused[i])
