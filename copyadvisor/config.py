@@ -36,6 +36,13 @@ class Config:
     llm_url: Optional[str] = None  # base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1
     llm_api_key: Optional[str] = None
     quantization: str = "int8"  # int8 (fast default) | bf16 | fp32, for the transformers back end
+    host: str = "127.0.0.1"  # the web server binds here; never 0.0.0.0 unless asked
+    port: int = 7860
+    api_tokens: str = ""  # comma-separated bearer tokens; empty = the API needs no token
+    allowed_origins: str = ""  # comma-separated origins that may embed the widget and call the API
+    rate_limit: int = 30  # requests per minute per client on /api and the widget
+    max_body_bytes: int = 262_144  # larger requests get 413
+    max_waiting: int = 8  # answers waiting for the model beyond this get 503
 
     @classmethod
     def defaults(cls) -> "Config":
@@ -71,9 +78,19 @@ def apply(config: Config, values: dict) -> Config:
         if key in ("corpus", "index"):
             value = Path(value).expanduser()
         elif key == "threshold":
-            try:
-                value = float(value)
-            except (TypeError, ValueError) as error:
-                raise ValueError(f"threshold must be a number, not {value!r}") from error
+            value = number(key, value, float)
+        elif key in ("port", "rate_limit", "max_body_bytes", "max_waiting"):
+            value = number(key, value, int)
         changes[key] = value
     return replace(config, **changes)
+
+
+def number(key: str, value, kind):
+    try:
+        return kind(value)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{key} must be a number, not {value!r}") from error
+
+
+def split_list(value: str) -> list[str]:
+    return [item.strip() for item in (value or "").split(",") if item.strip()]

@@ -1,0 +1,123 @@
+"""The HTTP API: ``/api/v1/ask`` (JSON or server-sent events), ``/api/v1/review``,
+``/api/v1/search`` and ``/healthz``. Bodies are the same ``Answer``/``Review`` shapes as
+``copyadvisor ask --json`` and ``copyadvisor review --json``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from typing import Optional
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from ..advisor import Turn
+from ..retrieval import QueryError
+from ..review import ReviewError
+from ..types import Answer
+from .security import error
+from .services import Busy, Services
+
+MAX_HISTORY = 8
+
+
+class TurnIn(BaseModel):
+    role: str = Field(pattern="^(user|assistant)$")
+    content: str = Field(max_length=4000)
+
+
+class AskIn(BaseModel):
+    question: str = Field(description="the question, any language", max_length=20_000)
+    history: list[TurnIn] = Field(default_factory=list, max_length=MAX_HISTORY)
+    stream: bool = Field(False, description="answer as server-sent events: token events, then one answer event")
+
+
+class ReviewIn(BaseModel):
+    draft: str = Field(description="the draft copy (at most 50,000 characters)")
+    context: Optional[str] = Field(None, max_length=2000, description="the relationship, stated")
+
+
+def build_router(services: Services) -> APIRouter:
+    router = APIRouter()
+
+    def not_ready():
+        health = services.health()
+        return error(503, f"not ready: {health['status']}" + (f" ({health['error']})" if services.error else ""), **{"Retry-After": "5"})
+
+    @router.get("/healthz", tags=["health"])
+    def healthz():
+        health = services.health()
+        return JSONResponse(health, status_code=200 if health["status"] == "ready" else 503)
+
+    @router.get("/api/v1/search", tags=["api"])
+    def search(q: str = Query(..., max_length=2000), k: int = Query(5, ge=1, le=50)):
+        if services.library is None:
+            return not_ready()
+        try:
+            return services.library.search(q, k=k).to_dict()
+        except QueryError as problem:
+            return error(400, str(problem))
+
+    @router.post("/api/v1/review", tags=["api"])
+    async def review(body: ReviewIn):
+        if services.reviewer is None:
+            return not_ready()
+        try:
+            result = await run_in_threadpool(services.reviewer.review, body.draft, body.context)
+        except ReviewError as problem:
+            return error(413 if "limit" in str(problem) else 400, str(problem))
+        return result.to_dict()
+
+    @router.post("/api/v1/ask", tags=["api"])
+    async def ask(body: AskIn, request: Request):
+        return await answer(services, body, request)
+
+    return router
+
+
+async def answer(services: Services, body: AskIn, request: Request):
+    """Shared by the API and the widget: JSON, or SSE when asked for."""
+    if services.advisor is None:
+        return error(503, "not ready: " + services.health()["status"], **{"Retry-After": "5"})
+    try:
+        services.enter_queue()
+    except Busy as problem:
+        return error(503, str(problem), **{"Retry-After": "5"})
+    history = [Turn(t.role, t.content) for t in body.history]
+    wants_stream = body.stream or "text/event-stream" in request.headers.get("accept", "")
+    if not wants_stream:
+        try:
+            result = await run_in_threadpool(services.advisor.ask, body.question, history)
+        finally:
+            services.leave_queue()
+        return result.to_dict()
+    return StreamingResponse(sse_events(services, body.question, history), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+async def sse_events(services: Services, question: str, history: list[Turn]):
+    """Run the advisor in a thread; relay its pieces as ``token`` events and the result as ``answer``."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue = asyncio.Queue()
+
+    def produce():
+        try:
+            for event in services.advisor.stream(question, history):
+                loop.call_soon_threadsafe(queue.put_nowait, event)
+        except Exception as problem:  # reported to the client as an error event
+            loop.call_soon_threadsafe(queue.put_nowait, problem)
+        finally:
+            loop.call_soon_threadsafe(queue.put_nowait, None)
+            services.leave_queue()
+
+    threading.Thread(target=produce, daemon=True).start()
+    while (event := await queue.get()) is not None:
+        if isinstance(event, Answer):
+            yield f"event: answer\ndata: {json.dumps(event.to_dict(), ensure_ascii=False)}\n\n"
+        elif isinstance(event, Exception):
+            yield f"event: error\ndata: {json.dumps({'error': str(event)})}\n\n"
+        else:
+            yield f"event: token\ndata: {json.dumps({'text': event}, ensure_ascii=False)}\n\n"
