@@ -85,8 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.set_defaults(handler=cmd_bench)
 
     serve = commands.add_parser("serve", help="start the browser app")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=7860)
+    serve.add_argument("--host", help="interface to bind (default 127.0.0.1: this machine only)")
+    serve.add_argument("--port", type=int, help="port (default 7860)")
     serve.set_defaults(handler=cmd_serve)
     return parser
 
@@ -311,7 +311,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from .web.app import serve
+    from .web.server import serve
 
     serve(config_from(args), host=args.host, port=args.port)
     return 0

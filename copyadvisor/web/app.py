@@ -1,64 +1,164 @@
-"""The browser app. For now a search page over the library; chat and review come next."""
+"""The Gradio app: Chat, Review and Library tabs over the shared services.
+
+Every piece of model or user text is shown as text: chat messages are HTML-escaped and
+rendered without Markdown; findings and passages go into plain components.
+"""
 
 from __future__ import annotations
 
+import html
 import logging
+import tempfile
 
 import gradio as gr
 
-from ..config import Config
-from ..library import Library, open_library
-from ..retrieval import QueryError
+from ..advisor import Turn
+from ..review import ReviewError
+from ..types import Answer
+from .services import Busy, Services
 
 log = logging.getLogger(__name__)
 
-HIT_COLUMNS = ["#", "passage", "lang", "sense", "score", "heading", "text"]
 EXAMPLES = [
-    "Should I say client or customer?",
-    "Quelle est la différence entre un client ponctuel et un client fidèle ?",
-    "Jakich innych określeń mogę używać zamiast słowa klient?",
-    "クライアントと顧客の違いは何ですか？",
-    "Apa perbedaan antara klien dan pelanggan?",
-    "ما الفرق بين العميل والزبون؟",
+    "We are a law firm with long-term retainers. Should we say client or customer?",
+    "Nous vendons des cafés pas chers à emporter. Client ou client ?",
+    "Jak nazywać osoby, które płacą za treści za paywallem?",
+    "私たちは法律事務所です。クライアントと顧客のどちらを使うべきですか？",
+    "Kami menjual kopi murah, orang membeli sekali. Klien atau pelanggan?",
+    "نحن مكتب محاماة نبني علاقات طويلة الأمد. هل نقول عميل أم زبون؟",
 ]
+SAMPLE_DRAFT = "Welcome to Smith & Partners, a law firm that builds long-term relationships. Our customers trust our expertise."
+FINDING_COLUMNS = ["line", "column", "text", "suggestion", "rule", "severity", "message", "source"]
 
 
-def search_rows(library: Library, query: str, k: int) -> tuple[str, list[list]]:
-    """Status line and table rows for a query; errors become a status line, never a crash."""
+def answer_markup(answer: Answer) -> str:
+    """Escaped answer text plus verdict and numbered sources (no HTML from the model survives)."""
+    lines = [html.escape(answer.text)]
+    if not answer.declined:
+        rec = answer.recommendation
+        lines.append(f"\n**→ {html.escape(rec.term or 'it depends')}** ({rec.confidence:.0%}): {html.escape(rec.rationale)}")
+    for c in answer.citations:
+        lines.append(f"[{c.number}] {html.escape(c.passage_id)} ({c.lang}): {html.escape(c.quote)}")
+    return "\n".join(lines)
+
+
+def chat(services: Services, message: str, history: list[dict]):
+    """Stream the answer into the chat; the conversation's earlier turns go to the advisor."""
+    history = history or []
+    if services.advisor is None:
+        yield history + [{"role": "user", "content": html.escape(message)}, {"role": "assistant", "content": "Still loading the model; try again in a few seconds."}], ""
+        return
+    turns = [Turn(t["role"], html.unescape(str(t["content"])).split("\n**→")[0]) for t in history[-6:]]
+    shown = history + [{"role": "user", "content": html.escape(message)}, {"role": "assistant", "content": "…"}]
     try:
-        result = library.search(query, k=int(k))
-    except QueryError as error:
-        return f"⚠️ {error}", []
-    verdict = "covered by the library" if result.relevant else "**not covered** by the library"
-    status = f"{verdict} (relevance {result.relevance:.3f}, threshold {result.threshold:.3f})"
-    rows = [
-        [h.rank, h.passage.id, h.passage.lang, h.passage.sense, round(h.score, 4), h.passage.heading, h.passage.text]
-        for h in result.hits
-    ]
-    return status, rows
+        services.enter_queue()
+    except Busy as problem:
+        shown[-1]["content"] = f"Busy: {problem}"
+        yield shown, ""
+        return
+    try:
+        text = ""
+        for event in services.advisor.stream(message, turns):
+            if isinstance(event, Answer):
+                shown[-1]["content"] = answer_markup(event)
+                yield shown, format_passages(event)
+            else:
+                text += event
+                shown[-1]["content"] = html.escape(text)
+                yield shown, ""
+    finally:
+        services.leave_queue()
 
 
-def build_app(library: Library) -> gr.Blocks:
-    status = library.index.status()
+def format_passages(answer: Answer) -> str:
+    parts = []
+    for p in answer.passages:
+        parts.append(f"[{p['number']}] {p['passage_id']} · {p['lang']} · sense: {p['sense']}\n{p['text']}")
+    return "\n\n".join(parts)
+
+
+def review(services: Services, draft: str, context: str, upload):
+    if upload is not None:
+        with open(upload, "rb") as handle:
+            draft = handle.read().decode("utf-8", errors="strict") if handle else draft
+    if services.reviewer is None:
+        return [], [], "Still loading; try again in a few seconds.", "", None
+    try:
+        result = services.reviewer.review(draft, context=context or None)
+    except (ReviewError, UnicodeDecodeError) as problem:
+        return [], [], f"⚠️ {problem}", "", None
+    highlights, cursor = [], 0
+    for f in result.findings:
+        highlights.append((draft[cursor : f.start], None))
+        highlights.append((draft[f.start : f.end], f"{f.severity}: → {f.suggestion}"))
+        cursor = f.end
+    highlights.append((draft[cursor:], None))
+    rows = [[f.line, f.column, f.text, f.suggestion, f.rule, f.severity, f.message,
+             ", ".join(c.passage_id for c in f.citations)] for f in result.findings]
+    ctx = result.context
+    summary = (f"{len(result.findings)} finding(s) · relationship: {ctx.relationship or 'unclear'} ({ctx.source}) · "
+               f"{result.stats['elapsed_ms']} ms")
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as out:
+        out.write(result.revised_text)
+    return highlights, rows, summary, result.revised_text, out.name
+
+
+def library_overview(services: Services):
+    if services.library is None:
+        return "Loading…", []
+    status = services.library.index.status()
+    text = (f"{status['passages']} passages from {status['documents']} documents · embedder {status['embedder']} · "
+            f"chunking {status['chunking']} · built {status['built_at']}")
+    rows = [[p.id, p.lang, p.sense, p.sense_source, len(p.parallel_ids), p.heading, p.text[:300]]
+            for p in services.library.index.passages]
+    return text, rows
+
+
+def rebuild(services: Services):
+    from ..library import open_library
+
+    if services.library is None:
+        return "Loading…", []
+    library = open_library(services.config, force_rebuild=True)
+    services.library.index = library.index
+    services.library.retriever = library.retriever
+    return library_overview(services)
+
+
+def build_app(services: Services) -> gr.Blocks:
     with gr.Blocks(title="copyadvisor") as app:
-        gr.Markdown("# copyadvisor\nSearch the library of articles on *client* vs *customer*, in any language.")
-        with gr.Row():
-            query = gr.Textbox(label="Question", placeholder="Should I say client or customer?", scale=5)
-            k = gr.Slider(1, 10, value=5, step=1, label="Passages", scale=1)
-        button = gr.Button("Search", variant="primary")
-        verdict = gr.Markdown()
-        table = gr.Dataframe(headers=HIT_COLUMNS, wrap=True, interactive=False)
-        gr.Examples(EXAMPLES, inputs=query)
-        gr.Markdown(
-            f"Index: {status['passages']} passages from {status['documents']} documents, "
-            f"embedder `{status['embedder']}`."
-        )
-        for trigger in (button.click, query.submit):
-            trigger(lambda q, n: search_rows(library, q, n), inputs=[query, k], outputs=[verdict, table])
-    return app
-
-
-def serve(config: Config, host: str = "127.0.0.1", port: int = 7860) -> None:
-    library = open_library(config)
-    log.info("serving on http://%s:%d", host, port)
-    build_app(library).launch(server_name=host, server_port=port, share=False, show_error=True)
+        gr.Markdown("# copyadvisor\nClient or customer? Advice grounded in a small library of articles, in your language.")
+        with gr.Tab("Chat"):
+            chatbot = gr.Chatbot(label="Advice", height=420, render_markdown=True, sanitize_html=True)
+            question = gr.Textbox(label="Question", placeholder="Should we say client or customer?", rtl=False)
+            with gr.Row():
+                send = gr.Button("Ask", variant="primary")
+                reset = gr.Button("New conversation")
+            passages = gr.Textbox(label="Passages given to the model (numbered as cited)", lines=8, interactive=False)
+            gr.Examples(EXAMPLES, inputs=question)
+            for trigger in (send.click, question.submit):
+                trigger(lambda m, h: (yield from chat(services, m, h)), inputs=[question, chatbot], outputs=[chatbot, passages]).then(
+                    lambda: "", outputs=question)
+            reset.click(lambda: ([], ""), outputs=[chatbot, passages])
+        with gr.Tab("Review"):
+            draft = gr.Textbox(label="Draft copy", lines=8, value=SAMPLE_DRAFT)
+            upload = gr.File(label="…or upload a .txt file", file_types=[".txt", ".md"], type="filepath")
+            context = gr.Textbox(label="Context (optional): the relationship, e.g. 'law firm, long-term retainers'")
+            check = gr.Button("Review", variant="primary")
+            summary = gr.Markdown()
+            marked = gr.HighlightedText(label="Findings in the draft", combine_adjacent=False)
+            findings = gr.Dataframe(headers=FINDING_COLUMNS, label="Findings", wrap=True, interactive=False)
+            revised = gr.Textbox(label="Revised draft (apply all)", lines=8, interactive=False)
+            download = gr.File(label="Download the revised draft")
+            check.click(lambda d, c, u: review(services, d, c, u), inputs=[draft, context, upload],
+                        outputs=[marked, findings, summary, revised, download])
+        with gr.Tab("Library"):
+            status = gr.Markdown()
+            table = gr.Dataframe(headers=["passage", "lang", "sense", "from", "parallels", "heading", "text"], wrap=True, interactive=False)
+            with gr.Row():
+                refresh = gr.Button("Refresh")
+                rebuild_button = gr.Button("Rebuild index")
+            refresh.click(lambda: library_overview(services), outputs=[status, table])
+            rebuild_button.click(lambda: rebuild(services), outputs=[status, table])
+            app.load(lambda: library_overview(services), outputs=[status, table])
+    return app.queue(default_concurrency_limit=4)
