@@ -129,6 +129,7 @@ class Advisor:
         self.generator = generator
         self.max_new_tokens = max_new_tokens
         self.topic = TopicGate(library.embedder)
+        self.topic.prototypes  # embedded now, not during the first question
         detect_language("warm up the language detector")  # builds lingua's models now, not on the first question
 
     # --- public -----------------------------------------------------------------

@@ -6,7 +6,8 @@ Each line: ``{"id", "lang", "question", "expected_term" (or null for "it depends
 Metrics per language and overall: recommendation accuracy (on-topic questions answered
 with the expected term), off-topic decline rate, false declines, citation validity
 (citations that point to a given passage, of all the model wrote), grounded share, and
-answer-language accuracy (lingua on the answer text, citations removed).
+answer-language accuracy (lingua on the answer text, citations removed), and the time to
+the model's first token (median and maximum, in seconds) for the answered questions.
 """
 
 from __future__ import annotations
@@ -92,10 +93,14 @@ def metrics(results: list[Result]) -> dict:
         row["decline"] = sum(r.answer.declined for r in off) / len(off)
     row["citations_valid"] = valid / written if written else 1.0
     row["language"] = sum(r.answer_language == r.scenario.lang for r in results) / len(results)
+    first = sorted(r.answer.timings["first_token_ms"] / 1000 for r in on if not r.answer.declined)
+    if first:
+        row["ttft_p50_s"] = first[len(first) // 2]
+        row["ttft_max_s"] = first[-1]
     return row
 
 
-COLUMNS = ["scenarios", "recommendation", "decline", "false_decline", "citations_valid", "grounded", "language"]
+COLUMNS = ["scenarios", "recommendation", "decline", "false_decline", "citations_valid", "grounded", "language", "ttft_p50_s", "ttft_max_s"]
 
 
 def format_table(summary: dict) -> str:

@@ -144,3 +144,27 @@ def bench_review(config: Config, repeat: int = 10) -> str:
         f"review p50          {statistics.median(timings):.1f} ms",
         f"review max          {max(timings):.1f} ms ({repeat} runs after one warm-up)",
     ])
+
+
+def bench_explanation(config: Config) -> str:
+    """Time from the review call to the first streamed token of the first model-written explanation."""
+    from .library import open_generator
+    from .review import Reviewer
+
+    reviewer = Reviewer(open_library(config), open_generator(config))
+    draft = "Welcome to Smith & Partners, a law firm that builds long-term relationships. Our customers trust our expertise."
+    rows = []
+    for _ in range(3):
+        started = time.perf_counter()
+        review = reviewer.review(draft)
+        review_ms = (time.perf_counter() - started) * 1000
+        pieces = reviewer.explain(review.findings[0], review.languages[0])
+        next(pieces)  # the (empty) prefix
+        next(pieces)
+        first_ms = (time.perf_counter() - started) * 1000
+        rest = "".join(pieces)
+        rows.append((review_ms, first_ms, (time.perf_counter() - started) * 1000))
+    lines = [f"draft with one finding; review, then the model explains it (3 runs)"]
+    for review_ms, first_ms, total_ms in rows:
+        lines.append(f"review {review_ms:6.1f} ms   first explanation token {first_ms:7.1f} ms   explanation done {total_ms:7.1f} ms")
+    return "\n".join(lines)

@@ -68,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     review.add_argument("--json", action="store_true", help="the whole Review as JSON")
     review.add_argument("--context", help="the relationship, stated (e.g. 'law firm, long-term retainers')")
     review.add_argument("--apply", action="store_true", help="print the revised draft with every suggestion applied")
+    review.add_argument("--explain", action="store_true", help="a model-written explanation under each finding (streams)")
     review.set_defaults(handler=cmd_review)
 
     evaluate = commands.add_parser("eval", help="evaluate against the question sets in eval/")
@@ -80,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(handler=cmd_eval)
 
     bench = commands.add_parser("bench", help="measure speed and memory")
-    bench.add_argument("what", choices=["retrieval", "generation", "review"], nargs="?", default="retrieval")
+    bench.add_argument("what", choices=["retrieval", "generation", "review", "explanation"], nargs="?", default="retrieval")
     bench.add_argument("--repeat", type=int, default=5, help="passes over the question set (default 5)")
     bench.set_defaults(handler=cmd_bench)
 
@@ -243,8 +244,19 @@ def cmd_review(args: argparse.Namespace) -> int:
 
     raw = sys.stdin.buffer.read() if args.file == "-" else open(args.file, "rb").read()
     name = "stdin" if args.file == "-" else args.file
-    result = Reviewer(library_from(args)).review(raw, context=args.context)
+    if args.explain:
+        from .library import open_generator
+
+        config = config_from(args)
+        reviewer = Reviewer(open_library(config), open_generator(config))
+    else:
+        reviewer = Reviewer(library_from(args))
+    result = reviewer.review(raw, context=args.context)
+    language = result.languages[0] if result.languages else "en"
     if args.json:
+        if args.explain:
+            for f in result.findings:
+                f.explanation = "".join(reviewer.explain(f, language)).strip()
         print(json.dumps(result.to_dict(), ensure_ascii=False))
     elif args.apply:
         print(result.revised_text, end="")
@@ -253,6 +265,11 @@ def cmd_review(args: argparse.Namespace) -> int:
             print(f"{name}:{f.line}:{f.column}: {f.severity} [{f.rule}] {f.message}")
             for c in f.citations:
                 print(f"    source: {c.passage_id} ({c.lang}): {c.quote}")
+            if args.explain:
+                print("    why: ", end="", flush=True)
+                for piece in reviewer.explain(f, language):
+                    print(piece, end="", flush=True)
+                print()
         ctx = result.context
         print(f"{len(result.findings)} finding(s); relationship: {ctx.relationship or 'unclear'} ({ctx.source}); {result.stats['elapsed_ms']} ms",
               file=sys.stderr)
@@ -298,13 +315,15 @@ def print_report(args: argparse.Namespace, title: str, summary: dict, format_tab
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from .bench import bench_generation, bench_retrieval, bench_review
+    from .bench import bench_explanation, bench_generation, bench_retrieval, bench_review
 
     config = config_from(args)
     if args.what == "generation":
         print(bench_generation(config))
     elif args.what == "review":
         print(bench_review(config))
+    elif args.what == "explanation":
+        print(bench_explanation(config))
     else:
         print(bench_retrieval(config, repeat=args.repeat))
     return 0

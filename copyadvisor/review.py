@@ -17,7 +17,10 @@
    the library passage that justifies it. ``revised_text`` applies them all; text outside
    the flagged spans is never changed.
 
-A draft is data: nothing in it is executed or obeyed, and no model is involved here.
+A draft is data: nothing in it is executed or obeyed. Findings come from rules, not from a
+model. Optionally (``explain``) a model phrases one or two sentences per finding; it sees
+the flagged word, the suggestion, the relationship and the cited passage, never the draft,
+and what it writes is only an explanation: it changes no text.
 """
 
 from __future__ import annotations
@@ -64,6 +67,7 @@ class Finding:
     suggestion: Optional[str]
     replacements: list[str]
     citations: list[SourcePassage]
+    explanation: Optional[str] = None  # written by the model, only when asked for
 
 
 @dataclass
@@ -110,9 +114,16 @@ def validate_draft(draft: object) -> str:
     return draft
 
 
+EXPLAIN_PROMPT = """You explain one wording suggestion to a marketing copywriter, in {language}, \
+in one or two short sentences of plain text, using only this passage from the library:
+[1] {passage}
+The draft uses "{word}"; the suggestion is "{suggestion}", because the draft describes {why}. Cite the passage as [1]."""
+
+
 class Reviewer:
-    def __init__(self, library: Library):
+    def __init__(self, library: Library, generator=None):
         self.library = library
+        self.generator = generator
         self._support: dict[tuple[str, str], list[SourcePassage]] = {}
         detect_language("warm up the language detector")  # loads lingua's models now, not in the first review
 
@@ -215,6 +226,30 @@ class Reviewer:
                 best = [same_lang or best[0]]
             self._support[key] = [SourcePassage(p.id, p.doc_id, p.lang, quote_of(p.text)) for p in best]
         return self._support[key]
+
+
+    def explain(self, finding: Finding, language: str, max_new_tokens: int = 70):
+        """Stream a model-written explanation of ``finding`` (requires a generator)."""
+        from .advisor import SentenceGuard
+        from .language import language_name
+
+        if self.generator is None:
+            raise ReviewError("explanations need a language model")
+        passage = finding.citations[0].quote if finding.citations else "(none)"
+        term = finding.rule.rsplit(".", 1)[-1]
+        prompt = EXPLAIN_PROMPT.format(language=language_name(language), passage=passage, word=finding.text,
+                                       suggestion=finding.suggestion, why=finding.message.split("describes ")[-1].split(":")[0]
+                                       if "describes" in finding.message else term)
+        messages = [{"role": "user", "content": prompt}]
+        yield from self.generator.stream(messages, max_new_tokens=max_new_tokens, stop=SentenceGuard(""))
+
+    def review_with_explanations(self, draft: object, context: Optional[str] = None) -> Review:
+        """``review`` plus a model-written explanation on each finding."""
+        result = self.review(draft, context)
+        language = result.languages[0] if result.languages else "en"
+        for finding in result.findings:
+            finding.explanation = "".join(self.explain(finding, language)).strip()
+        return result
 
 
 def paragraphs(text: str):

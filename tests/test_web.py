@@ -178,3 +178,16 @@ def test_model_text_is_escaped_in_the_chat():
 def test_openapi_docs(base):
     paths = http.get(f"{base}/openapi.json").json()["paths"]
     assert {"/api/v1/ask", "/api/v1/review", "/api/v1/search", "/healthz"} <= set(paths)
+
+
+def test_review_tab_reports_bad_uploads_clearly(loaded, tmp_path):
+    from copyadvisor.web.app import review
+
+    _, services = loaded
+    binary = tmp_path / "draft.txt"
+    binary.write_bytes(b"\x00\x01\x02 binary")
+    assert "binary" in review(services, "", "", str(binary))[2]
+    good = tmp_path / "good.txt"
+    good.write_text("Big discounts at our grocery store! Clients pick up cheap bread.", encoding="utf-8")
+    highlights, rows, summary, revised, download = review(services, "", "", str(good))
+    assert rows[0][3] == "Customers" and revised.startswith("Big discounts") and open(download, encoding="utf-8").read() == revised

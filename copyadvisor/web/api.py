@@ -38,6 +38,7 @@ class AskIn(BaseModel):
 class ReviewIn(BaseModel):
     draft: str = Field(description="the draft copy (at most 50,000 characters)")
     context: Optional[str] = Field(None, max_length=2000, description="the relationship, stated")
+    explain: bool = Field(False, description="add a model-written explanation to each finding (slower: queued for the model)")
 
 
 def build_router(services: Services) -> APIRouter:
@@ -65,10 +66,19 @@ def build_router(services: Services) -> APIRouter:
     async def review(body: ReviewIn):
         if services.reviewer is None:
             return not_ready()
+        if body.explain:
+            try:
+                services.enter_queue()
+            except Busy as problem:
+                return error(503, str(problem), **{"Retry-After": "5"})
         try:
-            result = await run_in_threadpool(services.reviewer.review, body.draft, body.context)
+            method = services.reviewer.review_with_explanations if body.explain else services.reviewer.review
+            result = await run_in_threadpool(method, body.draft, body.context)
         except ReviewError as problem:
             return error(413 if "limit" in str(problem) else 400, str(problem))
+        finally:
+            if body.explain:
+                services.leave_queue()
         return result.to_dict()
 
     @router.post("/api/v1/ask", tags=["api"])

@@ -9,11 +9,12 @@ from __future__ import annotations
 import html
 import logging
 import tempfile
+from pathlib import Path
 
 import gradio as gr
 
 from ..advisor import Turn
-from ..review import ReviewError
+from ..review import ReviewError, validate_draft
 from ..types import Answer
 from .services import Busy, Services
 
@@ -78,15 +79,14 @@ def format_passages(answer: Answer) -> str:
 
 
 def review(services: Services, draft: str, context: str, upload):
-    if upload is not None:
-        with open(upload, "rb") as handle:
-            draft = handle.read().decode("utf-8", errors="strict") if handle else draft
+    """Findings for the pasted draft, or for the uploaded file (checked like any draft: size, UTF-8, binary)."""
     if services.reviewer is None:
         return [], [], "Still loading; try again in a few seconds.", "", None
     try:
+        draft = validate_draft(Path(upload).read_bytes() if upload is not None else draft)
         result = services.reviewer.review(draft, context=context or None)
-    except (ReviewError, UnicodeDecodeError) as problem:
-        return [], [], f"⚠️ {problem}", "", None
+    except ReviewError as problem:
+        return [], [], f"⚠️ {html.escape(str(problem))}", "", None
     highlights, cursor = [], 0
     for f in result.findings:
         highlights.append((draft[cursor : f.start], None))

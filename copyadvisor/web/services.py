@@ -44,8 +44,9 @@ class Services:
         """Index, then model. Errors are kept for /healthz rather than crashing the server."""
         try:
             self.library = open_library(self.config)
-            self.reviewer = Reviewer(self.library)
-            self.advisor = Advisor(self.library, open_generator(self.config))
+            generator = open_generator(self.config)
+            self.reviewer = Reviewer(self.library, generator)
+            self.advisor = Advisor(self.library, generator)
             log.info("ready in %.1fs", time.time() - self.started)
         except Exception as error:  # reported by /healthz and every endpoint
             log.exception("loading failed")
