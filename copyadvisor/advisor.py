@@ -33,7 +33,7 @@ from .topic import TopicGate
 from .types import Answer, Citation, Hit, Passage, Recommendation
 
 PROMPT_PASSAGES = 6
-PASSAGE_BUDGET = 240  # per passage, in effective_length units (CJK counts double): keeps the prompt near 550 tokens
+PASSAGE_BUDGET = 180  # per passage, in effective_length units (CJK counts double): keeps the prompt near 400 tokens
 HISTORY_WEIGHT = 0.5
 SUPPORT_SEARCH_K = 20
 TOPIC_MARGIN = 0.05  # questions without an audience word must be this much closer to on-topic prototypes
