@@ -4,8 +4,8 @@ The small model explains; it does not decide. For each question the advisor
 
 1. validates it, detects its language, and notes prompt-injection attempts (they are cut
    out of what the model sees, never obeyed);
-2. declines plainly, without calling the model, when the question is out of scope (a
-   poem, the weather ...) or the library does not cover it (relevance below threshold);
+2. declines plainly, without searching or calling the model, when the question is out of
+   scope (a poem, the weather ...) or not about naming an audience (``topic.py``);
 3. decides the recommendation from the question's own signals (one-off vs ongoing,
    personalised, professional services, price vs trust, paywall, community ...) and
    checks it against the retrieved passages' term sense;
@@ -115,6 +115,7 @@ class Prepared:
     question: str
     language: str
     recommendation: Recommendation
+    clean_question: str = ""  # the question without injection sentences: what the model sees
     hits: list[Hit] = field(default_factory=list)
     decline_reason: Optional[str] = None
     injection: bool = False
@@ -192,17 +193,17 @@ class Advisor:
         clean = strip_injection(text) if injection else text
         earlier = " ".join(t.content for t in history[-4:] if t.role == "user")
         recommendation = recommend(clean, earlier)
-        prepared = Prepared(text, language, recommendation, injection=injection)
+        prepared = Prepared(text, language, recommendation, clean_question=clean, injection=injection)
         if OUT_OF_SCOPE.search(clean) or not clean.strip():
             prepared.decline_reason = "out_of_scope" if clean.strip() else "injection"
+            return prepared
+        if not self.on_topic(clean, recommendation):
+            prepared.decline_reason = "not_covered"
             return prepared
         started = time.perf_counter()
         query = clean if not earlier or len(clean) > 80 else f"{earlier} {clean}"
         result = self.library.search(query, k=PROMPT_PASSAGES)
         prepared.retrieval_ms = (time.perf_counter() - started) * 1000
-        if not self.on_topic(clean, recommendation):
-            prepared.decline_reason = "not_covered"
-            return prepared
         prepared.hits = self.with_support(result.hits, recommendation.term, language)
         return prepared
 
@@ -215,25 +216,17 @@ class Advisor:
 
     def with_support(self, hits: list[Hit], term: Optional[str], language: str) -> list[Hit]:
         """Numbered passages: the one supporting the recommendation first, in the question's language when translated."""
-        hits = [self.in_language(hit, language) for hit in hits]
+        hits = [in_language(self.library, hit, language) for hit in hits]
         if term is None:
             return hits
         support = best_support(hits, term)
         if support is None or support_strength(support.passage, term) < 2:
-            extra = [self.in_language(h, language) for h in self.library.search(TERM_QUERIES[term], k=SUPPORT_SEARCH_K, collapse_translations=False).hits]
+            extra = [in_language(self.library, h, language) for h in self.library.search(TERM_QUERIES[term], k=SUPPORT_SEARCH_K, collapse_translations=False).hits]
             support = best_support(hits + extra, term)
         if support is None:
             return hits
         rest = [h for h in hits if h.passage.id != support.passage.id]
         return [support, *rest][:PROMPT_PASSAGES]
-
-    def in_language(self, hit: Hit, language: str) -> Hit:
-        if hit.passage.lang == language:
-            return hit
-        for parallel in self.library.parallels(hit.passage.id):
-            if parallel.lang == language:
-                return Hit(parallel, hit.score, hit.dense_score, hit.lexical_score, hit.rank)
-        return hit
 
     def finish(self, prepared: Prepared, text: str, cited: list[int], started: float, first_token, invalid=()) -> Answer:
         passages = [hit.passage for hit in prepared.hits]
@@ -288,6 +281,16 @@ def no_recommendation(signals: Optional[dict] = None) -> Recommendation:
         "no context given: 'customer' for one-off, price-driven purchases; 'client' for ongoing, personalised professional relationships",
         signals or {},
     )
+
+
+def in_language(library: Library, hit: Hit, language: str) -> Hit:
+    """``hit``, or the same passage in ``language`` when one of its translations is in it."""
+    if hit.passage.lang == language:
+        return hit
+    for parallel in library.parallels(hit.passage.id):
+        if parallel.lang == language:
+            return Hit(parallel, hit.score, hit.dense_score, hit.lexical_score, hit.rank)
+    return hit
 
 
 def supports(passage: Passage, term: str) -> bool:
@@ -409,7 +412,7 @@ def build_messages(prepared: Prepared, history: list[Turn]) -> list[dict]:
     decided = f'"{rec.term}" ({RATIONALES[rec.term]})' if rec.term else DEPENDS
     messages = [{"role": "system", "content": SYSTEM_PROMPT.format(passages=passages, decided=decided, language=language)}]
     earlier = [t.content for t in history[-4:] if t.role == "user"]
-    question = strip_injection(prepared.question) if prepared.injection else prepared.question
+    question = prepared.clean_question or prepared.question
     if earlier:
         question = f"{earlier[-1]}\n{question}"
     messages.append({"role": "user", "content": question})

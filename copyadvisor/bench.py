@@ -158,7 +158,7 @@ def bench_explanation(config: Config) -> str:
         started = time.perf_counter()
         review = reviewer.review(draft)
         review_ms = (time.perf_counter() - started) * 1000
-        pieces = reviewer.explain(review.findings[0], review.languages[0])
+        pieces = reviewer.explain(review.findings[0], review.languages[0], review.context.relationship)
         next(pieces)  # the (empty) prefix
         next(pieces)
         first_ms = (time.perf_counter() - started) * 1000

@@ -256,7 +256,7 @@ def cmd_review(args: argparse.Namespace) -> int:
     if args.json:
         if args.explain:
             for f in result.findings:
-                f.explanation = "".join(reviewer.explain(f, language)).strip()
+                f.explanation = "".join(reviewer.explain(f, language, result.context.relationship)).strip()
         print(json.dumps(result.to_dict(), ensure_ascii=False))
     elif args.apply:
         print(result.revised_text, end="")
@@ -267,7 +267,7 @@ def cmd_review(args: argparse.Namespace) -> int:
                 print(f"    source: {c.passage_id} ({c.lang}): {c.quote}")
             if args.explain:
                 print("    why: ", end="", flush=True)
-                for piece in reviewer.explain(f, language):
+                for piece in reviewer.explain(f, language, result.context.relationship):
                     print(piece, end="", flush=True)
                 print()
         ctx = result.context

@@ -31,7 +31,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Optional
 
-from .advisor import RATIONALES, SUPPORT_SEARCH_K, TERM_QUERIES, best_support, recommend
+from .advisor import RATIONALES, SUPPORT_SEARCH_K, TERM_QUERIES, best_support, in_language, recommend
 from .language import detect_language
 from .lexicon import DISTINGUISHES, FINDERS, TermHit, find_terms, replacement
 from .library import Library
@@ -220,26 +220,24 @@ class Reviewer:
         if key not in self._support:
             hits = self.library.search(TERM_QUERIES[term], k=SUPPORT_SEARCH_K, collapse_translations=False).hits
             found = best_support(hits, term)
-            best = [found.passage] if found else []
-            if best:
-                same_lang = next((p for p in self.library.parallels(best[0].id) if p.lang == lang), None)
-                best = [same_lang or best[0]]
+            best = [in_language(self.library, found, lang).passage] if found else []
             self._support[key] = [SourcePassage(p.id, p.doc_id, p.lang, quote_of(p.text)) for p in best]
         return self._support[key]
 
 
-    def explain(self, finding: Finding, language: str, max_new_tokens: int = 70):
-        """Stream a model-written explanation of ``finding`` (requires a generator)."""
+    def explain(self, finding: Finding, language: str, relationship: Optional[str], max_new_tokens: int = 70):
+        """Stream a model-written explanation of ``finding`` (requires a generator).
+
+        ``relationship`` is the review's context term (``review.context.relationship``)."""
         from .advisor import SentenceGuard
         from .language import language_name
 
         if self.generator is None:
             raise ReviewError("explanations need a language model")
         passage = finding.citations[0].quote if finding.citations else "(none)"
-        term = finding.rule.rsplit(".", 1)[-1]
+        why = RATIONALES[relationship] if relationship else finding.rule.rsplit(".", 1)[-1]
         prompt = EXPLAIN_PROMPT.format(language=language_name(language), passage=passage, word=finding.text,
-                                       suggestion=finding.suggestion, why=finding.message.split("describes ")[-1].split(":")[0]
-                                       if "describes" in finding.message else term)
+                                       suggestion=finding.suggestion, why=why)
         messages = [{"role": "user", "content": prompt}]
         yield from self.generator.stream(messages, max_new_tokens=max_new_tokens, stop=SentenceGuard(""))
 
@@ -248,7 +246,7 @@ class Reviewer:
         result = self.review(draft, context)
         language = result.languages[0] if result.languages else "en"
         for finding in result.findings:
-            finding.explanation = "".join(self.explain(finding, language)).strip()
+            finding.explanation = "".join(self.explain(finding, language, result.context.relationship)).strip()
         return result
 
 

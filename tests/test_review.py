@@ -138,7 +138,7 @@ def test_explanations_see_the_finding_and_source_never_the_draft(library):
 def test_explanations_need_a_model(reviewer):
     finding = reviewer.review(LAW_FIRM).findings[0]
     with pytest.raises(ReviewError, match="language model"):
-        list(reviewer.explain(finding, "en"))
+        list(reviewer.explain(finding, "en", "client"))
 
 
 def test_real_model_explains_a_finding(library):
@@ -146,5 +146,5 @@ def test_real_model_explains_a_finding(library):
 
     reviewer = Reviewer(library, get_generator())
     review = reviewer.review("私たちは法律事務所です。長期的な信頼関係を大切にし、顧客一人ひとりに寄り添います。")
-    text = "".join(reviewer.explain(review.findings[0], review.languages[0]))
+    text = "".join(reviewer.explain(review.findings[0], review.languages[0], review.context.relationship))
     assert len(text.strip()) > 5
