@@ -41,12 +41,17 @@ class ReviewIn(BaseModel):
     explain: bool = Field(False, description="add a model-written explanation to each finding (slower: queued for the model)")
 
 
+def not_ready(services: Services):
+    health = services.health()
+    return error(503, f"not ready: {health['status']}" + (f" ({health['error']})" if services.error else ""), **{"Retry-After": "5"})
+
+
+def busy(problem: Busy):
+    return error(503, str(problem), **{"Retry-After": "5"})
+
+
 def build_router(services: Services) -> APIRouter:
     router = APIRouter()
-
-    def not_ready():
-        health = services.health()
-        return error(503, f"not ready: {health['status']}" + (f" ({health['error']})" if services.error else ""), **{"Retry-After": "5"})
 
     @router.get("/healthz", tags=["health"])
     def healthz():
@@ -56,7 +61,7 @@ def build_router(services: Services) -> APIRouter:
     @router.get("/api/v1/search", tags=["api"])
     def search(q: str = Query(..., max_length=2000), k: int = Query(5, ge=1, le=50)):
         if services.library is None:
-            return not_ready()
+            return not_ready(services)
         try:
             return services.library.search(q, k=k).to_dict()
         except QueryError as problem:
@@ -65,20 +70,17 @@ def build_router(services: Services) -> APIRouter:
     @router.post("/api/v1/review", tags=["api"])
     async def review(body: ReviewIn):
         if services.reviewer is None:
-            return not_ready()
-        if body.explain:
-            try:
-                services.enter_queue()
-            except Busy as problem:
-                return error(503, str(problem), **{"Retry-After": "5"})
+            return not_ready(services)
         try:
-            method = services.reviewer.review_with_explanations if body.explain else services.reviewer.review
-            result = await run_in_threadpool(method, body.draft, body.context)
+            if body.explain:
+                with services.queue_slot():
+                    result = await run_in_threadpool(services.reviewer.review_with_explanations, body.draft, body.context)
+            else:
+                result = await run_in_threadpool(services.reviewer.review, body.draft, body.context)
+        except Busy as problem:
+            return busy(problem)
         except ReviewError as problem:
             return error(413 if "limit" in str(problem) else 400, str(problem))
-        finally:
-            if body.explain:
-                services.leave_queue()
         return result.to_dict()
 
     @router.post("/api/v1/ask", tags=["api"])
@@ -91,19 +93,20 @@ def build_router(services: Services) -> APIRouter:
 async def answer(services: Services, body: AskIn, request: Request):
     """Shared by the API and the widget: JSON, or SSE when asked for."""
     if services.advisor is None:
-        return error(503, "not ready: " + services.health()["status"], **{"Retry-After": "5"})
-    try:
-        services.enter_queue()
-    except Busy as problem:
-        return error(503, str(problem), **{"Retry-After": "5"})
+        return not_ready(services)
     history = [Turn(t.role, t.content) for t in body.history]
     wants_stream = body.stream or "text/event-stream" in request.headers.get("accept", "")
     if not wants_stream:
         try:
-            result = await run_in_threadpool(services.advisor.ask, body.question, history)
-        finally:
-            services.leave_queue()
+            with services.queue_slot():
+                result = await run_in_threadpool(services.advisor.ask, body.question, history)
+        except Busy as problem:
+            return busy(problem)
         return result.to_dict()
+    try:
+        services.enter_queue()  # left by the producer thread when the stream ends
+    except Busy as problem:
+        return busy(problem)
     return StreamingResponse(sse_events(services, body.question, history), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 

@@ -52,23 +52,19 @@ def chat(services: Services, message: str, history: list[dict]):
     turns = [Turn(t["role"], html.unescape(str(t["content"])).split("\n**→")[0]) for t in history[-6:]]
     shown = history + [{"role": "user", "content": html.escape(message)}, {"role": "assistant", "content": "…"}]
     try:
-        services.enter_queue()
+        with services.queue_slot():
+            text = ""
+            for event in services.advisor.stream(message, turns):
+                if isinstance(event, Answer):
+                    shown[-1]["content"] = answer_markup(event)
+                    yield shown, format_passages(event)
+                else:
+                    text += event
+                    shown[-1]["content"] = html.escape(text)
+                    yield shown, ""
     except Busy as problem:
         shown[-1]["content"] = f"Busy: {problem}"
         yield shown, ""
-        return
-    try:
-        text = ""
-        for event in services.advisor.stream(message, turns):
-            if isinstance(event, Answer):
-                shown[-1]["content"] = answer_markup(event)
-                yield shown, format_passages(event)
-            else:
-                text += event
-                shown[-1]["content"] = html.escape(text)
-                yield shown, ""
-    finally:
-        services.leave_queue()
 
 
 def format_passages(answer: Answer) -> str:

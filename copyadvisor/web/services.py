@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -77,3 +78,12 @@ class Services:
     def leave_queue(self) -> None:
         with self._lock:
             self._waiting -= 1
+
+    @contextmanager
+    def queue_slot(self):
+        """A place in the generation queue for the ``with`` block; raises :class:`Busy` when full."""
+        self.enter_queue()
+        try:
+            yield
+        finally:
+            self.leave_queue()
