@@ -25,6 +25,9 @@ QUESTION_MAX_CHARS = 140
 MIN_PASSAGE = 350  # a new list item starts a passage once the current one is this long
 TARGET_PASSAGE = 550  # a new paragraph starts a passage once the current one is this long
 MAX_PASSAGE = 1100  # never grow a passage past this; longer paragraphs are cut at sentence ends
+# A leftover shorter than this ("Don't worry, it is explained below.") joins the passage
+# before it under the same heading: on its own it says nothing, yet it matches short questions.
+MIN_FRAGMENT = 150
 
 LIST_MARKER = re.compile(r"^(?:[-*•‣◦–—]|\d{1,2}[.)])\s+")
 MARKDOWN_HEADING = re.compile(r"^(#{1,6})\s+")
@@ -110,11 +113,25 @@ def split_document(doc: Document, blocks: list[Block] | None = None) -> list[Pas
     heading = ""
     heading_has_body = True
     current: list[Block] = []
+    previous: list[Block] = []  # the blocks of the last passage, while it may still take a fragment
 
     def flush() -> None:
-        if current:
+        nonlocal previous
+        if not current:
+            return
+        if joins_previous(passages, current, heading):
+            previous = previous + current
+            passages[-1] = make_passage(doc, len(passages) - 1, heading, previous)
+        else:
+            previous = list(current)
             passages.append(make_passage(doc, len(passages), heading, current))
-            current.clear()
+        current.clear()
+
+    def joins_previous(done: list[Passage], blocks: list[Block], section: str) -> bool:
+        size = sum(effective_length(b.text(doc)) for b in blocks)
+        if not done or done[-1].heading != section or size >= MIN_FRAGMENT:
+            return False
+        return effective_length(done[-1].text) + size <= MAX_PASSAGE
 
     for block in blocks:
         if block.kind in ("title", "meta", "boilerplate"):

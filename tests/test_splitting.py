@@ -103,3 +103,21 @@ def test_mixed_scripts_emoji_and_combining_marks_keep_exact_offsets():
     for passage in split_document(doc):
         assert doc.text[passage.start : passage.end] == passage.text
     assert unicodedata.normalize("NFC", doc.text) != doc.text  # the text was not normalised
+
+
+def test_a_short_leftover_joins_the_passage_before_it_under_the_same_heading():
+    body = " ".join(["Customers buy once, for price and convenience, and may not come back."] * 9)
+    text = f"Title\nWho is a customer?\n{body}\nDon't worry, it is explained below.\nWho is a client?\nA client keeps coming back.\n"
+    passages = split_document(document(text))
+    assert [p.heading for p in passages] == ["Who is a customer?", "Who is a client?"]
+    assert passages[0].text.endswith("explained below.") and passages[0].text.startswith("Customers buy once")
+    assert passages[1].text == "A client keeps coming back."  # short, but alone under its heading: kept
+    assert all(document(text).text[p.start : p.end] == p.text for p in passages)
+
+
+def test_the_bundled_articles_have_no_orphan_fragments():
+    for doc in DOCS.values():
+        passages = split_document(doc)
+        for before, passage in zip(passages, passages[1:]):
+            if passage.heading == before.heading:
+                assert effective_length(passage.text) >= 150 or effective_length(before.text + passage.text) > MAX_PASSAGE, passage.id
