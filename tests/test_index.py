@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from copyadvisor.embeddings import get_embedder
-from copyadvisor.index import MANIFEST_FILE, PASSAGES_FILE, VECTORS_FILE, open_index
+from copyadvisor.index import LATENT_FILE, MANIFEST_FILE, PASSAGES_FILE, VECTORS_FILE, open_index
 from copyadvisor.retrieval import Retriever
 
 
@@ -18,6 +18,8 @@ def test_build_then_reuse(small_corpus, tmp_path, embedder):
     manifest = json.loads((tmp_path / "index" / MANIFEST_FILE).read_text())
     assert manifest["embedder"] == embedder.id and manifest["dim"] == 384
     assert manifest["chunking"].startswith("structure-")
+    assert manifest["latent_dim"] == embedder.latent_dim > 0 and LATENT_FILE in manifest["files"]
+    assert first.latent.shape == (4, embedder.latent_dim) and first.latent.nnz > 0
     second = open_index(small_corpus, tmp_path / "index", embedder)
     assert not second.rebuilt
     assert [p.id for p in second.passages] == [p.id for p in first.passages]
@@ -37,6 +39,8 @@ def test_embedder_change_triggers_rebuild(small_corpus, tmp_path, embedder):
     minilm = get_embedder("st:all-MiniLM-L6-v2")
     switched = open_index(small_corpus, tmp_path / "index", minilm)
     assert switched.rebuilt and switched.manifest["embedder"] == minilm.id
+    assert switched.latent is None and switched.manifest["latent_dim"] == 0  # no latent head: dense signals only
+    assert Retriever(switched, minilm).search("long-term trust", k=1).hits
 
 
 @pytest.mark.parametrize(
@@ -47,8 +51,10 @@ def test_embedder_change_triggers_rebuild(small_corpus, tmp_path, embedder):
         lambda folder: (folder / PASSAGES_FILE).write_text("{not json\n"),
         lambda folder: (folder / PASSAGES_FILE).unlink(),
         lambda folder: (folder / MANIFEST_FILE).write_text("garbage"),
+        lambda folder: (folder / LATENT_FILE).write_bytes((folder / LATENT_FILE).read_bytes()[:200]),
+        lambda folder: (folder / LATENT_FILE).unlink(),
     ],
-    ids=["truncated-vectors", "zeroed-vectors", "bad-passages", "missing-passages", "bad-manifest"],
+    ids=["truncated-vectors", "zeroed-vectors", "bad-passages", "missing-passages", "bad-manifest", "truncated-latent", "missing-latent"],
 )
 def test_corrupt_index_is_detected_and_rebuilt(small_corpus, tmp_path, embedder, damage):
     folder = tmp_path / "index"
@@ -77,7 +83,7 @@ class ExplodingEmbedder:
 def test_failed_rebuild_leaves_the_previous_index_intact(small_corpus, tmp_path, embedder):
     folder = tmp_path / "index"
     open_index(small_corpus, folder, embedder)
-    before = {name: (folder / name).read_bytes() for name in (VECTORS_FILE, PASSAGES_FILE, MANIFEST_FILE)}
+    before = {name: (folder / name).read_bytes() for name in (VECTORS_FILE, PASSAGES_FILE, LATENT_FILE, MANIFEST_FILE)}
     with pytest.raises(RuntimeError, match="disk on fire"):
         open_index(small_corpus, folder, ExplodingEmbedder(embedder), force_rebuild=True)
     after = {name: (folder / name).read_bytes() for name in before}
