@@ -4,7 +4,7 @@
     copyadvisor search "QUERY" [--k 5] [--json] one query; with no QUERY, one per stdin line -> JSON lines
     copyadvisor ask "QUESTION" [--json] [--stream]  a grounded answer; with no QUESTION, one per stdin line -> JSON lines
     copyadvisor review FILE|- [--json] [--context C] [--apply]  findings with spans; exit 1 on any warning
-    copyadvisor eval retrieval [--questions F] recall@1/@5 and MRR per language
+    copyadvisor eval retrieval [--questions F] recall@1/@5 and MRR per language, per question set
     copyadvisor eval answers [--scenarios F]   recommendation, decline, citation and language accuracy
     copyadvisor bench retrieval                index build time, query latency p50/p95, peak memory
     copyadvisor bench generation               first token, decode tok/s, answer time: default vs plain bf16
@@ -73,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("eval", help="evaluate against the question sets in eval/")
     evaluate.add_argument("what", choices=["retrieval", "answers", "review"])
-    evaluate.add_argument("--questions", help="retrieval question file (default: eval/retrieval.jsonl)")
+    evaluate.add_argument("--questions", action="append",
+                          help="retrieval question file; repeat for several (default: the three sets in eval/)")
     evaluate.add_argument("--scenarios", help="answer scenario file (default: eval/answers.jsonl)")
     evaluate.add_argument("--drafts", help="review draft file (default: eval/review.jsonl)")
     evaluate.add_argument("--json", action="store_true")
@@ -230,13 +231,22 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.what == "review":
         return eval_review(args)
 
-    from .evaluation import DEFAULT_QUESTIONS, evaluate, failures, format_table, load_questions, summarise
+    from .evaluation import QUESTION_SETS, evaluate, failures, format_table, load_questions, summarise
 
     library = library_from(args)
-    questions = load_questions(Path(args.questions or DEFAULT_QUESTIONS), library.index.passages)
-    outcomes = evaluate(library, questions)
-    title = f"retrieval evaluation: {len(questions)} questions, embedder {library.embedder.id}"
-    return print_report(args, title, summarise(outcomes), format_table, failures(outcomes))
+    summaries = {}
+    for number, path in enumerate(Path(p) for p in (args.questions or QUESTION_SETS)):
+        questions = load_questions(path, library.index.passages)
+        outcomes = evaluate(library, questions)
+        summaries[path.name] = summarise(outcomes)
+        if not args.json:
+            print("\n" * bool(number) + f"retrieval evaluation, {path.name}: {len(questions)} questions, embedder {library.embedder.id}")
+            print(format_table(summaries[path.name]))
+        if args.show_failures:
+            print("\n".join("  " + line for line in failures(outcomes)))
+    if args.json:
+        print(json.dumps(summaries))
+    return 0
 
 
 def cmd_review(args: argparse.Namespace) -> int:

@@ -26,6 +26,11 @@ from .reporting import per_language
 from .types import Passage
 
 DEFAULT_QUESTIONS = PROJECT_ROOT / "eval" / "retrieval.jsonl"
+# The three question sets `copyadvisor eval retrieval` runs by default, in the order they were written:
+# retrieval.jsonl tuned the passage sizes and the fusion; retrieval-holdout.jsonl was written as a
+# held-out set, then used (with the first) to fit the ranking weights; retrieval-check.jsonl was
+# written after that and has never been used to fit or tune anything.
+QUESTION_SETS = [DEFAULT_QUESTIONS, PROJECT_ROOT / "eval" / "retrieval-holdout.jsonl", PROJECT_ROOT / "eval" / "retrieval-check.jsonl"]
 K = 5
 
 
