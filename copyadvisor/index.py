@@ -74,6 +74,7 @@ class LoadedIndex:
             "documents": len(m.get("documents", [])),
             "embedder": m.get("embedder"),
             "dim": m.get("dim"),
+            "latent_dim": m.get("latent_dim"),
             "chunking": m.get("chunking"),
             "built_at": m.get("built_at"),
             "build_seconds": m.get("build_seconds"),
