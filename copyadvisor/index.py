@@ -181,24 +181,25 @@ def build_index(snapshot: CorpusSnapshot, embedder: Embedder, index_dir: Path, e
 
 
 def embed_passages(embedder: Embedder, passages: list[Passage]) -> np.ndarray:
-    texts = [p.embedding_text() for p in passages]
-    rows = []
-    with tqdm(total=len(texts), desc="Embedding passages", unit="passage", disable=None) as bar:
-        for start in range(0, len(texts), BATCH_SIZE):
-            batch = texts[start : start + BATCH_SIZE]
-            rows.append(embedder.embed_passages(batch))
-            bar.update(len(batch))
+    rows = in_batches(embedder.embed_passages, passages, "Embedding passages")
     return np.ascontiguousarray(np.vstack(rows), dtype=np.float32) if rows else np.zeros((0, embedder.dim), np.float32)
 
 
 def embed_latent(embedder: Embedder, passages: list[Passage]) -> sparse.csr_matrix:
-    rows = []
-    with tqdm(total=len(passages), desc="Latent terms", unit="passage", disable=None) as bar:
-        for start in range(0, len(passages), BATCH_SIZE):
-            batch = passages[start : start + BATCH_SIZE]
-            rows.extend(embedder.embed_latent([p.embedding_text() for p in batch]))
-            bar.update(len(batch))
+    rows = [row for batch in in_batches(embedder.embed_latent, passages, "Latent terms") for row in batch]
     return latent_matrix(rows, latent_dim(embedder))
+
+
+def in_batches(embed, passages: list[Passage], description: str) -> list:
+    """``embed`` applied to the passages' embedding texts, BATCH_SIZE at a time, with a progress bar."""
+    texts = [p.embedding_text() for p in passages]
+    results = []
+    with tqdm(total=len(texts), desc=description, unit="passage", disable=None) as bar:
+        for start in range(0, len(texts), BATCH_SIZE):
+            batch = texts[start : start + BATCH_SIZE]
+            results.append(embed(batch))
+            bar.update(len(batch))
+    return results
 
 
 def latent_matrix(rows: list[tuple[np.ndarray, np.ndarray]], dim: int) -> sparse.csr_matrix:
