@@ -57,7 +57,9 @@ class PassageGroups:
     """What the signals need to know about the passages: their translations and languages."""
 
     translation_mean: sparse.csr_matrix  # row i averages the scores of passage i's translations
-    languages: np.ndarray  # one language code per passage
+    translated: np.ndarray  # True where a passage has translations
+    language_ids: np.ndarray  # each passage's language, as a small integer
+    language_sizes: np.ndarray  # passages per language id
     shortness: np.ndarray  # the ``short`` signal, fixed per passage
 
     @classmethod
@@ -68,7 +70,9 @@ class PassageGroups:
         columns = [j for others in parallels for j in others]
         weights = [1.0 / len(others) for others in parallels for _ in others]
         mean = sparse.csr_matrix((weights, (rows, columns)), shape=(len(parallels), len(parallels)))
-        return cls(mean, np.asarray(languages), shortness)
+        translated = np.array([bool(others) for others in parallels], dtype=bool)
+        _, language_ids, language_sizes = np.unique(np.asarray(languages), return_inverse=True, return_counts=True)
+        return cls(mean, translated, language_ids, language_sizes, shortness)
 
     def parallel_shift(self, scores: np.ndarray) -> np.ndarray:
         """How far a passage's translations score above it.
@@ -78,9 +82,8 @@ class PassageGroups:
         since the best translation of a group nearly always scores above its translations.
         """
         scores = np.asarray(scores, dtype=np.float64)
-        grouped = self.translation_mean.getnnz(axis=1) > 0
+        grouped, alone = self.translated, ~self.translated
         shift = np.where(grouped, self.translation_mean @ scores - scores, 0.0)
-        alone = ~grouped
         if alone.any() and grouped.sum() >= 2 and np.ptp(scores[grouped]) > 0:
             slope, intercept = np.polyfit(scores[grouped], shift[grouped], 1)
             shift[alone] = intercept + slope * scores[alone]
@@ -88,11 +91,9 @@ class PassageGroups:
 
     def centred_by_language(self, scores: np.ndarray) -> np.ndarray:
         """Scores minus the mean score of the passages in the same language."""
-        out = scores.astype(np.float64, copy=True)
-        for lang in np.unique(self.languages):
-            mask = self.languages == lang
-            out[mask] -= scores[mask].mean()
-        return out
+        scores = np.asarray(scores, dtype=np.float64)
+        means = np.bincount(self.language_ids, weights=scores, minlength=len(self.language_sizes)) / self.language_sizes
+        return scores - means[self.language_ids]
 
 
 def standardise(values: np.ndarray) -> np.ndarray:
