@@ -30,7 +30,7 @@ from copyadvisor import ranking  # noqa: E402
 from copyadvisor.config import load_config  # noqa: E402
 from copyadvisor.evaluation import K, load_questions  # noqa: E402
 from copyadvisor.library import open_library  # noqa: E402
-from copyadvisor.retrieval import LEXICAL_WEIGHT, fuse  # noqa: E402
+from copyadvisor.retrieval import LEXICAL_WEIGHT, Signals, fuse  # noqa: E402
 
 FOLDS = 5
 SHUFFLES = (1, 2, 3)
@@ -47,7 +47,7 @@ def main() -> int:
     library = open_library(load_config())
     retriever = library.retriever
     passages = library.index.passages
-    examples = collect(retriever, library.index.passages, args.questions)
+    examples = collect(retriever, passages, args.questions)
     print(f"{len(examples)} on-topic questions from {', '.join(args.questions)}; embedder {library.embedder.id}")
     alone = np.mean([not p.parallel_ids for p in passages])
     print(f"{alone:.0%} of passages have no translation; 'untranslated in top {K}' shows how often search returns them\n")
@@ -59,20 +59,20 @@ def main() -> int:
             print(f"== {label}: this embedder has no latent terms, skipped\n")
             continue
         print(f"== {label}")
-        report("plain cosine", examples, lambda e: {"dense": 1.0}, passages)
-        report("current ranking.py weights", examples, lambda e: current, passages)
+        report("plain cosine", examples, lambda e: {"dense": 1.0}, retriever)
+        report("current ranking.py weights", examples, lambda e: current, retriever)
         options = {"l2": args.l2, "hard_negatives": args.hard_negatives}
         fitted = fit_without(examples, names, options, lambda i: False)
-        report("fitted on all (in-sample)", examples, lambda e: fitted, passages)
+        report("fitted on all (in-sample)", examples, lambda e: fitted, retriever)
         for seed in SHUFFLES:
             folds = np.random.default_rng(seed).integers(FOLDS, size=len(examples))
             weights = [fit_without(examples, names, options, lambda i, f=f: folds[i] == f) for f in range(FOLDS)]
-            report(f"5-fold CV, shuffle {seed}", examples, lambda e, w=weights, fo=folds: w[fo[e["index"]]], passages)
+            report(f"5-fold CV, shuffle {seed}", examples, lambda e, w=weights, fo=folds: w[fo[e["index"]]], retriever)
         langs = sorted({e["lang"] for e in examples})
         by_lang = {lang: fit_without(examples, names, options, lambda i, lang=lang: examples[i]["lang"] == lang) for lang in langs}
-        report("leave one language out", examples, lambda e: by_lang[e["lang"]], passages)
+        report("leave one language out", examples, lambda e: by_lang[e["lang"]], retriever)
         for weight in LEXICAL_WEIGHTS:
-            report(f"fitted, lexical weight {weight}", examples, lambda e: fitted, passages, weight)
+            report(f"fitted, lexical weight {weight}", examples, lambda e: fitted, retriever, weight)
         print(f"  fitted weights: {fitted}\n")
     return 0
 
@@ -86,7 +86,7 @@ def collect(retriever, passages, files: list[str]) -> list[dict]:
             found = retriever.signals(question.query)
             relevant = np.array([p.id in question.relevant_ids for p in passages])
             examples.append({"index": len(examples), "file": Path(file).name, "lang": question.lang, "question": question,
-                             "values": found.values, "lexical": found.lexical, "relevant": relevant})
+                             "found": found, "values": found.values, "lexical": found.lexical, "relevant": relevant})
     return examples
 
 
@@ -96,34 +96,29 @@ def fit_without(examples, names, options: dict, excluded) -> dict[str, float]:
     return ranking.fit_weights(kept, names, **options)
 
 
-def top_hits(example: dict, weights: dict[str, float], passages, lexical_weight: float) -> list[int]:
-    """Positions of the K passages search would return (one per group of translations)."""
+def top_hits(retriever, example: dict, weights: dict[str, float], lexical_weight: float) -> list:
+    """The K hits search would return with these weights (picked by Retriever.pick)."""
     semantic = ranking.combine(example["values"], weights)
     fused = fuse(np.argsort(-semantic, kind="stable"), example["lexical"], lexical_weight)
-    covered: set[str] = set()
-    top = []
-    for i in np.argsort(-fused, kind="stable"):
-        if passages[i].id not in covered:
-            covered.update(passages[i].parallel_ids)
-            top.append(int(i))
-        if len(top) == K:
-            break
-    return top
+    found = Signals(example["found"].dense, semantic, example["lexical"], fused, example["values"])
+    order = [int(i) for i in np.argsort(-fused, kind="stable")]
+    return retriever.pick(order, found, K, collapse=True)
 
 
-def reciprocal_rank(example: dict, top: list[int]) -> float:
-    return next((1.0 / rank for rank, i in enumerate(top, 1) if example["relevant"][i]), 0.0)
+def reciprocal_rank(example: dict, hits: list) -> float:
+    relevant = example["question"].relevant_ids
+    return next((1.0 / hit.rank for hit in hits if hit.passage.id in relevant), 0.0)
 
 
-def report(label: str, examples: list[dict], weights_for, passages, lexical_weight: float = LEXICAL_WEIGHT) -> None:
+def report(label: str, examples: list[dict], weights_for, retriever, lexical_weight: float = LEXICAL_WEIGHT) -> None:
     scores: dict[tuple[str, str], list[float]] = defaultdict(list)
     untranslated = []
     for e in examples:
-        top = top_hits(e, weights_for(e), passages, lexical_weight)
-        rr = reciprocal_rank(e, top)
+        hits = top_hits(retriever, e, weights_for(e), lexical_weight)
+        rr = reciprocal_rank(e, hits)
         scores[(e["file"], e["lang"])].append(rr)
         scores[(e["file"], "all")].append(rr)
-        untranslated.append(np.mean([not passages[i].parallel_ids for i in top]))
+        untranslated.append(np.mean([not hit.passage.parallel_ids for hit in hits]))
     line = f"  {label:28}"
     for file in dict.fromkeys(e["file"] for e in examples):
         per_lang = {lang: np.mean(v) for (f, lang), v in scores.items() if f == file and lang != "all"}
