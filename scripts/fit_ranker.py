@@ -51,12 +51,14 @@ def main() -> int:
     print(f"{len(examples)} on-topic questions from {', '.join(args.questions)}; embedder {library.embedder.id}")
     alone = np.mean([not p.parallel_ids for p in passages])
     print(f"{alone:.0%} of passages have no translation; 'untranslated in top {K}' shows how often search returns them\n")
-    for label, names, current in (
-        ("with latent terms", ranking.BASE_SIGNALS + ranking.LATENT_SIGNALS, ranking.WEIGHTS_WITH_LATENT),
-        ("dense only", ranking.BASE_SIGNALS, ranking.WEIGHTS_DENSE_ONLY),
+    for label, names, current, usable in (
+        ("with latent terms and token vectors", ranking.BASE_SIGNALS + ranking.LATENT_SIGNALS + ranking.TOKEN_SIGNALS,
+         ranking.WEIGHTS_WITH_TOKENS, retriever.use_latent and retriever.use_tokens),
+        ("with latent terms", ranking.BASE_SIGNALS + ranking.LATENT_SIGNALS, ranking.WEIGHTS_WITH_LATENT, retriever.use_latent),
+        ("dense only", ranking.BASE_SIGNALS, ranking.WEIGHTS_DENSE_ONLY, True),
     ):
-        if label == "with latent terms" and not retriever.use_latent:
-            print(f"== {label}: this embedder has no latent terms, skipped\n")
+        if not usable:
+            print(f"== {label}: this embedder or index lacks those signals, skipped\n")
             continue
         print(f"== {label}")
         report("plain cosine", examples, lambda e: {"dense": 1.0}, retriever)
