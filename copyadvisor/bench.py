@@ -30,31 +30,57 @@ def bench_queries() -> list[str]:
 
 
 def bench_retrieval(config: Config, repeat: int = 5) -> str:
-    """Index build time (into a scratch folder), query latency p50/p95, peak memory."""
+    """Index build time (into a scratch folder), query latency p50/p95, peak memory; then the
+    same queries with and without late interaction, timed side by side in one run."""
     rss_start = peak_rss_mib()
+    queries = bench_queries()
     with tempfile.TemporaryDirectory(prefix="copyadvisor-bench-") as scratch:
         started = time.perf_counter()
-        library = open_library(replace(config, index=Path(scratch)), force_rebuild=True)
+        library = open_library(replace(config, index=Path(scratch) / "main"), force_rebuild=True)
         build_seconds = time.perf_counter() - started
-        queries = bench_queries()
         library.search(queries[0])  # warm-up
-        latencies = []
-        for _ in range(repeat):
-            for query in queries:
-                started = time.perf_counter()
-                library.search(query, k=5)
-                latencies.append((time.perf_counter() - started) * 1000)
-    lines = [
-        f"embedder            {library.embedder.id}",
-        f"passages            {len(library.index.passages)}",
-        f"index build         {build_seconds:.2f} s (split, embed, write; includes model load)",
-        f"queries             {len(latencies)} ({len(queries)} questions x {repeat})",
-        f"query latency p50   {statistics.median(latencies):.1f} ms",
-        f"query latency p95   {percentile(latencies, 0.95):.1f} ms",
-        f"query latency max   {max(latencies):.1f} ms",
-        f"peak memory (RSS)   {peak_rss_mib():.0f} MiB (process start of bench: {rss_start:.0f} MiB)",
-    ]
+        latencies = [timed(library, query) for _ in range(repeat) for query in queries]
+        rss = peak_rss_mib()
+        lines = [
+            f"embedder            {library.embedder.id}",
+            f"passages            {len(library.index.passages)}",
+            f"late interaction    {'on' if library.retriever.use_tokens else 'off'}",
+            f"index build         {build_seconds:.2f} s (split, embed, write; includes model load)",
+            f"queries             {len(latencies)} ({len(queries)} questions x {repeat})",
+            f"query latency p50   {statistics.median(latencies):.1f} ms",
+            f"query latency p95   {percentile(latencies, 0.95):.1f} ms",
+            f"query latency max   {max(latencies):.1f} ms",
+            f"peak memory (RSS)   {rss:.0f} MiB (process start of bench: {rss_start:.0f} MiB)",
+        ]
+        if library.retriever.use_tokens:
+            lines += compare_late_interaction(config, library, queries, Path(scratch) / "plain")
     return "\n".join(lines)
+
+
+def timed(library, query: str) -> float:
+    started = time.perf_counter()
+    library.search(query, k=5)
+    return (time.perf_counter() - started) * 1000
+
+
+def compare_late_interaction(config: Config, library, queries: list[str], folder: Path) -> list[str]:
+    """p50 latency with and without late interaction, alternating query by query."""
+    started = time.perf_counter()
+    plain = open_library(replace(config, index=folder, late_interaction=False), force_rebuild=True)
+    plain_build = time.perf_counter() - started
+    plain.search(queries[0])
+    with_tokens, without = [], []
+    for query in queries * 3:
+        with_tokens.append(timed(library, query))
+        without.append(timed(plain, query))
+    ratio = statistics.median(with_tokens) / statistics.median(without)
+    return [
+        "side by side (same queries, alternating):",
+        f"  late interaction on   p50 {statistics.median(with_tokens):.1f} ms, p95 {percentile(with_tokens, 0.95):.1f} ms",
+        f"  late interaction off  p50 {statistics.median(without):.1f} ms, p95 {percentile(without, 0.95):.1f} ms"
+        f" (index build {plain_build:.1f} s)",
+        f"  p50 ratio on/off      {ratio:.2f}x",
+    ]
 
 
 BENCH_QUESTION = "We run a consulting firm with long-term retainers and dedicated account managers. Client or customer?"
