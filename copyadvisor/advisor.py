@@ -18,6 +18,7 @@ The small model explains; it does not decide. For each question the advisor
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from dataclasses import dataclass, field
@@ -31,6 +32,8 @@ from .retrieval import QueryError, validate_query
 from .splitting import effective_length, is_wide
 from .topic import TopicGate
 from .types import Answer, Citation, Hit, Passage, Recommendation
+
+log = logging.getLogger(__name__)
 
 PROMPT_PASSAGES = 6
 PASSAGE_BUDGET = 180  # per passage, in effective_length units (CJK counts double): keeps the prompt near 400 tokens
@@ -153,21 +156,31 @@ class Advisor:
             return
         passages = [hit.passage for hit in prepared.hits]
         prefix = answer_opening(prepared.recommendation.term, prepared.language)
+        verdict = verdict_sentence(prepared.recommendation.term, prepared.language)
         pieces: list[str] = []
         first_token = None
         citation_filter = CitationFilter(len(passages))
         stop = SentenceGuard(prefix)
+        language_guard = LanguageGuard(prepared.language)
         generated = self.generator.stream(build_messages(prepared, history or []), prefix=prefix, max_new_tokens=self.max_new_tokens, stop=stop) if self.generator else iter([prefix])
         for index, piece in enumerate(generated):
-            if index == 1:  # the first piece is our own verdict sentence
-                first_token = time.perf_counter()
-            for clean in citation_filter.feed(piece):
+            if index == 0 and piece.startswith(verdict):  # our own verdict sentence goes out at once
+                held, piece = piece[len(verdict):], verdict
+                accepted = [piece, *language_guard.feed(held)]
+            else:
+                if index == 1:
+                    first_token = time.perf_counter()
+                accepted = list(language_guard.feed(piece))
+            for text_piece in accepted:
+                for clean in citation_filter.feed(text_piece):
+                    pieces.append(clean)
+                    yield clean
+            if language_guard.drifted:
+                stop.halt()  # the generator ends after its next token; keep draining it so its thread finishes
+        for clean in (*citation_filter.feed(language_guard.flush()), citation_filter.flush()):
+            if clean:
                 pieces.append(clean)
                 yield clean
-        tail = citation_filter.flush()
-        if tail:
-            pieces.append(tail)
-            yield tail
         text = drop_repeated_sentences("".join(pieces)).strip()
         cited = cited_numbers(text)
         if not cited:
@@ -346,10 +359,73 @@ class SentenceGuard:
 
     def __init__(self, prefix: str):
         self.prefix = prefix
+        self.halted = False
+
+    def halt(self) -> None:
+        """Stop at the next token, whatever has been generated."""
+        self.halted = True
 
     def __call__(self, generated: str) -> bool:
         done = [s.strip() for s in sentences_of(self.prefix + generated)[:-1]]  # the last may be unfinished
-        return len(done) > MAX_SENTENCES or len(set(done)) < len(done)
+        return self.halted or len(done) > MAX_SENTENCES or len(set(done)) < len(done)
+
+
+QUOTED = re.compile(r"[\"“”„«»「」『』'‘’][^\"“”„«»「」『』'‘’]{0,40}[\"“”„«»「」『』'‘’]")
+MIN_LETTERS_TO_JUDGE = 20  # language identification is unreliable on shorter sentences
+
+
+class LanguageGuard:
+    """Lets the model's text through one finished sentence at a time, and stops at the first
+    sentence written in another language than the question's.
+
+    The prompt holds passages in up to five languages, and a 0.5B model sometimes slides
+    into one of them mid-answer (a German answer that went on in Polish). Such a sentence is
+    dropped, with everything after it; the verdict sentence and the citation stay.
+    """
+
+    def __init__(self, language: str):
+        self.language = language
+        self.buffer = ""
+        self.drifted = False
+        self.emitted = False
+        self.joiner = "" if language in ("ja", "zh") else " "  # the sentence split eats the space between sentences
+
+    def spaced(self, sentence: str) -> str:
+        out = (self.joiner if self.emitted else "") + sentence
+        self.emitted = True
+        return out
+
+    def feed(self, piece: str) -> Iterator[str]:
+        if self.drifted:
+            return
+        self.buffer += piece
+        parts = SENTENCE_SPLIT.split(self.buffer)
+        if len(parts) < 2:
+            return
+        finished, self.buffer = parts[:-1], parts[-1]
+        for sentence in finished:
+            if self.foreign(sentence):
+                self.drifted = True
+                self.buffer = ""
+                return
+            yield self.spaced(sentence)
+
+    def flush(self) -> str:
+        """The last, unfinished sentence (checked like the others)."""
+        rest, self.buffer = self.buffer, ""
+        if self.drifted or not rest.strip() or self.foreign(rest):
+            return ""
+        return self.spaced(rest)
+
+    def foreign(self, sentence: str) -> bool:
+        text = QUOTED.sub(" ", CITATION.sub(" ", sentence))
+        if sum(ch.isalpha() for ch in text) < MIN_LETTERS_TO_JUDGE:
+            return False
+        detected = detect_language(text, min_confidence=0.7)
+        if detected is not None and detected != self.language:
+            log.info("dropped a sentence in %s from an answer in %s: %r", detected, self.language, sentence[:80])
+            return True
+        return False
 
 
 def drop_repeated_sentences(text: str) -> str:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 
 from copyadvisor.advisor import (
-    Advisor, CitationFilter, SentenceGuard, Turn, build_messages, drop_repeated_sentences, recommend, shorten, strip_injection,
+    Advisor, CitationFilter, LanguageGuard, SentenceGuard, Turn, build_messages, drop_repeated_sentences, recommend, shorten,
+    strip_injection,
 )
 from copyadvisor.splitting import effective_length
 
@@ -22,6 +23,7 @@ class ScriptedGenerator:
     def __init__(self, text: str):
         self.text = text
         self.messages = None
+        self.produced = ""
 
     def stream(self, messages, prefix="", max_new_tokens=100, stop=None):
         self.messages = messages
@@ -30,6 +32,7 @@ class ScriptedGenerator:
         for start in range(0, len(self.text), 3):
             piece = self.text[start : start + 3]
             produced += piece
+            self.produced = produced
             yield piece
             if stop and stop(produced):
                 return
@@ -88,6 +91,34 @@ def test_sentence_guard_stops_loops_and_long_answers():
     assert guard("It is ongoing. It is ongoing. More")
     assert guard("One. Two. Three. Four. Five")
     assert drop_repeated_sentences("A b c. A b c. D e f.") == "A b c. D e f."
+
+
+def test_language_guard_passes_sentences_in_the_answer_language_whole():
+    guard = LanguageGuard("ja")
+    text = "顧客は価格と利便性を重視して一度だけ購入する人々のことです。[1]クライアントは長期的な関係を築く相手です。"
+    passed = [out for start in range(0, len(text), 4) for out in guard.feed(text[start : start + 4])]
+    assert "".join(passed) + guard.flush() == text and not guard.drifted
+    assert passed[0].endswith("です。")  # held back until the sentence was finished
+
+
+def test_language_guard_stops_at_a_sentence_in_another_language():
+    guard = LanguageGuard("de")
+    passed = list(guard.feed("Laut den Artikeln kaufen Kunden einmal und achten auf den Preis. "))
+    passed += list(guard.feed("Klient faktycznie korzysta z usług i oczekuje stałej relacji. Noch etwas."))
+    assert passed == ["Laut den Artikeln kaufen Kunden einmal und achten auf den Preis."]
+    assert guard.drifted and guard.flush() == "" and not list(guard.feed("Mehr."))
+    short = LanguageGuard("de")  # too short to judge, and quoted words do not count
+    assert list(short.feed('Sagen Sie „customer“. OK. Gut')) == ["Sagen Sie „customer“.", " OK."]
+    assert short.flush() == " Gut"
+
+
+def test_answer_that_slides_into_another_language_is_cut_there(library):
+    generator = ScriptedGenerator("Kunden kaufen einmal und achten vor allem auf den Preis [1]. "
+                                  "Klient faktycznie korzysta z usług i oczekuje stałej relacji z firmą. " + "Mehr dazu. " * 20)
+    answer = Advisor(library, generator).ask("Wir verkaufen günstige Schuhe im Online-Shop, Einmalkäufe. Klient oder Kunde?")
+    assert "Preis [1]." in answer.text and "faktycznie" not in answer.text and "Mehr" not in answer.text
+    assert len(generator.produced) < len(generator.text) // 2  # generation was stopped, not run to the end
+    assert answer.citations and answer.language == "de"
 
 
 def test_shorten_respects_wide_characters():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -22,10 +23,14 @@ def advisor(library):
 
 
 def test_answer_streams_and_is_grounded_in_french(advisor):
-    events = list(advisor.stream("Nous sommes un cabinet d'avocats avec des relations de confiance durables. Client ou client ?"))
-    pieces, answer = events[:-1], events[-1]
-    assert isinstance(answer, Answer) and len(pieces) > 3
-    assert "".join(pieces).strip().startswith("Utilisez « client ».")
+    started, arrivals = time.perf_counter(), []
+    for event in advisor.stream("Nous sommes un cabinet d'avocats avec des relations de confiance durables. Client ou client ?"):
+        arrivals.append(((time.perf_counter() - started) * 1000, event))
+    pieces, answer = [event for _, event in arrivals[:-1]], arrivals[-1][1]
+    assert isinstance(answer, Answer) and len(pieces) >= 3  # the verdict, the model's sentences, a citation
+    assert pieces[0] == "Utilisez « client »."
+    assert arrivals[0][0] < answer.timings["first_token_ms"]  # the verdict went out before the model's first token
+    assert "".join(pieces).strip() == answer.text
     assert answer.recommendation.term == "client" and answer.grounded
     assert answer.language == "fr" and answer_language(answer) == "fr"
     assert all(1 <= c.number <= len(answer.passages) for c in answer.citations)
