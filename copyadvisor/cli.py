@@ -140,7 +140,8 @@ def cmd_index(args: argparse.Namespace) -> int:
     else:
         state = "rebuilt" if status["rebuilt_now"] else "up to date"
         print(f"index {status['folder']}: {state}; {status['passages']} passages from {status['documents']} documents; "
-              f"embedder {status['embedder']} ({status['dim']} dims); chunking {status['chunking']}")
+              f"embedder {status['embedder']} ({status['dim']} dims); chunking {status['chunking']}; "
+              f"late interaction {'on, ' + format(status['tokens'], ',') + ' token vectors' if status['tokens'] else 'off'}")
         for skipped in library.index.manifest.get("skipped", []):
             print(f"  skipped {skipped}")
     return 0

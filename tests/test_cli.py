@@ -29,6 +29,18 @@ def test_index_builds_then_verifies(run):
     assert status["passages"] > 50 and status["documents"] == 5
     second = json.loads(run("index", "--json").stdout)
     assert second["rebuilt_now"] is False
+    assert status["token_dim"] == 384 and status["tokens"] > status["passages"]  # late interaction is on by default
+    text = run("index").stdout.decode()
+    assert "up to date" in text and "late interaction on" in text
+
+
+def test_late_interaction_off_from_the_command_line(tmp_path):
+    command = [sys.executable, "-m", "copyadvisor", "--corpus", str(CORPUS), "--index", str(tmp_path / "index"),
+               "--late-interaction", "off", "search", "Kiedy lepiej użyć słowa użytkownik?", "--json"]
+    result = subprocess.run(command, capture_output=True, timeout=300)
+    assert result.returncode == 0, result.stderr.decode()
+    assert json.loads(result.stdout)["hits"]
+    assert not (tmp_path / "index" / "tokens.npz").exists()
 
 
 def test_search_json(run):
