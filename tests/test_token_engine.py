@@ -95,6 +95,26 @@ def test_without_a_compiler_the_engine_says_why(monkeypatch, tmp_path):
     assert not list((tmp_path / "engine").glob("*.so"))  # nothing half-built left behind
 
 
+def test_an_unwritable_cache_makes_the_engine_unavailable_not_a_crash(monkeypatch, tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be")
+    monkeypatch.setenv("COPYADVISOR_CACHE", str(blocker))
+    with pytest.raises(TokenEngineUnavailable, match="cannot build the token engine"):
+        token_engine.library_path()
+
+
+def test_a_corrupt_cached_engine_is_rebuilt_not_loaded(monkeypatch, tmp_path):
+    """dlopen on a truncated library would kill the process, so the checksum is checked first."""
+    monkeypatch.setenv("COPYADVISOR_CACHE", str(tmp_path))
+    cached = token_engine.library_path()
+    good = cached.read_bytes()
+    cached.write_bytes(good[:1000])  # truncated, as by a full disk
+    assert not token_engine.intact(cached)
+    engine = token_engine.TokenEngine()
+    assert token_engine.intact(cached) and len(cached.read_bytes()) > len(good) // 2  # rebuilt whole
+    assert len(engine.token_vectors("Who is a client?", is_query=True)) > 0
+
+
 def test_the_embedder_carries_on_without_per_token_vectors(monkeypatch, caplog):
     def unavailable():
         raise TokenEngineUnavailable("no C compiler found (set CC, or install gcc)")
