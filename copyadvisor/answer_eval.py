@@ -12,7 +12,6 @@ the model's first token (median and maximum, in seconds) for the answered questi
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,17 +44,11 @@ class Result:
 
 
 def load_scenarios(path: Path = DEFAULT_SCENARIOS) -> list[Scenario]:
-    scenarios = []
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            history = [Turn(t["role"], t["content"]) for t in row.get("history", [])]
-            scenarios.append(Scenario(row["id"], row["lang"], row["question"], row.get("expected_term"), bool(row.get("decline")), history))
-        except (ValueError, KeyError, TypeError) as error:
-            raise ValueError(f"{path}:{number}: {error}") from error
-    return scenarios
+    def scenario(row: dict) -> Scenario:
+        history = [Turn(t["role"], t["content"]) for t in row.get("history", [])]
+        return Scenario(row["id"], row["lang"], row["question"], row.get("expected_term"), bool(row.get("decline")), history)
+
+    return reporting.read_jsonl(path, scenario)
 
 
 def answer_language(answer: Answer) -> str | None:

@@ -13,7 +13,6 @@ and the accuracy of the relevance signal on on-topic and off-topic questions.
 
 from __future__ import annotations
 
-import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -66,17 +65,11 @@ def load_questions(path: Path, passages: list[Passage]) -> list[Question]:
     by_doc: dict[str, list[Passage]] = defaultdict(list)
     for passage in passages:
         by_doc[passage.doc_id].append(passage)
-    questions = []
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        try:
-            row = json.loads(line)
-            relevant = resolve_relevant(row, by_doc)
-            questions.append(Question(row["id"], row["lang"], row["query"], relevant))
-        except (ValueError, KeyError, TypeError) as error:
-            raise EvalSetError(f"{path}:{number}: {error}") from error
-    return questions
+
+    def question(row: dict) -> Question:
+        return Question(row["id"], row["lang"], row["query"], resolve_relevant(row, by_doc))
+
+    return reporting.read_jsonl(path, question, comments=True, error=EvalSetError)
 
 
 def resolve_relevant(row: dict, by_doc: dict[str, list[Passage]]) -> set[str]:

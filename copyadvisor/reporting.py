@@ -1,11 +1,28 @@
-"""Per-language metric tables, shared by the evaluations."""
+"""What the evaluations share: reading their JSONL sets, and per-language metric tables."""
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
+from pathlib import Path
 from typing import Callable, Iterable, TypeVar
 
 T = TypeVar("T")
+
+
+def read_jsonl(path: Path, convert: Callable[[dict], T], comments: bool = False,
+               error: type[ValueError] = ValueError) -> list[T]:
+    """``convert`` applied to each JSON line of ``path`` (blank lines skipped, and lines
+    starting with # when ``comments``); a bad line raises ``error`` naming path and line."""
+    items = []
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or comments and line.lstrip().startswith("#"):
+            continue
+        try:
+            items.append(convert(json.loads(line)))
+        except (ValueError, KeyError, TypeError) as problem:
+            raise error(f"{path}:{number}: {problem}") from problem
+    return items
 
 
 def per_language(items: Iterable[T], language: Callable[[T], str], metrics: Callable[[list[T]], dict]) -> dict:

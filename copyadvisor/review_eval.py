@@ -9,7 +9,6 @@ on clean drafts, and the slowest review.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,17 +46,11 @@ def locate(text: str, fragment: str, occurrence: int) -> tuple[int, int]:
 
 
 def load_drafts(path: Path = DEFAULT_DRAFTS) -> list[Draft]:
-    drafts = []
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            expected = {locate(row["draft"], e["text"], e.get("occurrence", 1)): e.get("suggestion") for e in row["expected"]}
-            drafts.append(Draft(row["id"], row["lang"], row["draft"], row.get("context"), expected))
-        except (ValueError, KeyError, TypeError) as error:
-            raise ValueError(f"{path}:{number}: {error}") from error
-    return drafts
+    def draft(row: dict) -> Draft:
+        expected = {locate(row["draft"], e["text"], e.get("occurrence", 1)): e.get("suggestion") for e in row["expected"]}
+        return Draft(row["id"], row["lang"], row["draft"], row.get("context"), expected)
+
+    return reporting.read_jsonl(path, draft)
 
 
 def run(reviewer: Reviewer, drafts: list[Draft]) -> list[Result]:
