@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from copyadvisor.advisor import (
-    Advisor, CitationFilter, LanguageGuard, SentenceGuard, Turn, build_messages, drop_repeated_sentences, recommend, shorten,
+    Advisor, CitationFilter, LanguageGuard, SentenceGuard, Turn, drop_repeated_sentences, recommend, shorten,
     strip_injection,
 )
 from copyadvisor.splitting import effective_length
