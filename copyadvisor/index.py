@@ -108,9 +108,11 @@ def expected_manifest(snapshot: CorpusSnapshot, embedder: Embedder) -> dict:
     }
 
 
+OPTIONAL_FILES = {LATENT_FILE: "latent_dim", TOKENS_FILE: "token_dim"}  # present when the manifest's size is not 0
+
+
 def data_files(manifest: dict) -> tuple[str, ...]:
-    optional = ((LATENT_FILE, manifest.get("latent_dim")), (TOKENS_FILE, manifest.get("token_dim")))
-    return (VECTORS_FILE, PASSAGES_FILE, *(name for name, present in optional if present))
+    return (VECTORS_FILE, PASSAGES_FILE, *(name for name, size in OPTIONAL_FILES.items() if manifest.get(size)))
 
 
 def open_index(corpus_dir: Path, index_dir: Path, embedder: Embedder, force_rebuild: bool = False) -> LoadedIndex:
@@ -293,7 +295,7 @@ def write_index(index_dir: Path, index: faiss.Index, passages: list[Passage], ma
         for name in [*manifest["files"], MANIFEST_FILE]:
             fsync_file(staged[name])
             os.replace(staged.pop(name), index_dir / name)
-        for name in (LATENT_FILE, TOKENS_FILE):  # left over from an index built with other signals
+        for name in OPTIONAL_FILES:  # left over from an index built with other signals
             if name not in manifest["files"]:
                 (index_dir / name).unlink(missing_ok=True)
     except OSError as error:
