@@ -165,8 +165,7 @@ class Advisor:
         generated = self.generator.stream(build_messages(prepared, history or []), prefix=prefix, max_new_tokens=self.max_new_tokens, stop=stop) if self.generator else iter([prefix])
         for index, piece in enumerate(generated):
             if index == 0 and piece.startswith(verdict):  # our own verdict sentence goes out at once
-                held, piece = piece[len(verdict):], verdict
-                accepted = [piece, *language_guard.feed(held)]
+                accepted = [verdict, *language_guard.feed(piece[len(verdict):])]
             else:
                 if index == 1:
                     first_token = time.perf_counter()
