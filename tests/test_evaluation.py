@@ -7,6 +7,7 @@ import json
 import pytest
 
 from copyadvisor.evaluation import DEFAULT_QUESTIONS, EvalSetError, evaluate, load_questions, summarise
+from copyadvisor.reporting import mean_interval
 
 
 @pytest.fixture(scope="module")
@@ -42,3 +43,15 @@ def test_bad_question_file_names_the_line(tmp_path, library):
     path.write_text(json.dumps({"id": "x", "lang": "en", "query": "q", "relevant": [{"doc": "pl-klient-a-klient", "quote": "not in the text"}]}) + "\n")
     with pytest.raises(EvalSetError, match=":1: quote"):
         load_questions(path, library.index.passages)
+
+
+def test_mrr_interval_brackets_the_figure_and_narrows_with_more_questions():
+    few = [1.0, 1.0, 0.5, 0.25]
+    low, high = mean_interval(few)
+    assert low < sum(few) / len(few) < high
+    assert mean_interval(few) == (low, high)  # seeded: the same set, the same interval
+    many_low, many_high = mean_interval(few * 10)
+    assert high - low > many_high - many_low > 0
+    assert mean_interval([1.0, 1.0]) == (1.0, 1.0)
+    with pytest.raises(ValueError):
+        mean_interval([])
