@@ -27,11 +27,15 @@ from .reporting import per_language
 from .types import Passage
 
 DEFAULT_QUESTIONS = PROJECT_ROOT / "eval" / "retrieval.jsonl"
-# The three question sets `copyadvisor eval retrieval` runs by default, in the order they were written:
+# The question sets `copyadvisor eval retrieval` runs by default, in the order they were written:
 # retrieval.jsonl tuned the passage sizes and the fusion; retrieval-holdout.jsonl was written as a
 # held-out set, then used (with the first) to fit the ranking weights; retrieval-check.jsonl was
-# written after that and has never been used to fit or tune anything.
-QUESTION_SETS = [DEFAULT_QUESTIONS, PROJECT_ROOT / "eval" / "retrieval-holdout.jsonl", PROJECT_ROOT / "eval" / "retrieval-check.jsonl"]
+# written after that and has never been used to fit or tune anything, though its failures were
+# read while looking for new signals; retrieval-fresh.jsonl was written after all of that and
+# committed before it was first run.
+CHECK_QUESTIONS = PROJECT_ROOT / "eval" / "retrieval-check.jsonl"
+FRESH_QUESTIONS = PROJECT_ROOT / "eval" / "retrieval-fresh.jsonl"
+QUESTION_SETS = [DEFAULT_QUESTIONS, PROJECT_ROOT / "eval" / "retrieval-holdout.jsonl", CHECK_QUESTIONS, FRESH_QUESTIONS]
 K = 5
 
 

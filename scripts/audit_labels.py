@@ -25,7 +25,7 @@ from copyadvisor.evaluation import load_questions  # noqa: E402
 from copyadvisor.library import open_library  # noqa: E402
 from copyadvisor.types import Passage  # noqa: E402
 
-DEFAULT_SETS = ["eval/retrieval.jsonl", "eval/retrieval-holdout.jsonl", "eval/retrieval-check.jsonl"]
+DEFAULT_SETS = ["eval/retrieval.jsonl", "eval/retrieval-holdout.jsonl", "eval/retrieval-check.jsonl", "eval/retrieval-fresh.jsonl"]
 
 
 def translation_group(passage: Passage) -> str:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from copyadvisor import ranking
-from copyadvisor.evaluation import QUESTION_SETS, evaluate, load_questions, summarise
+from copyadvisor.evaluation import CHECK_QUESTIONS, evaluate, load_questions, summarise
 
 
 @pytest.fixture
@@ -85,7 +85,7 @@ def mrr_on(library, path, weights=None, monkeypatch=None):
 def test_fitted_ranking_beats_plain_cosine_on_questions_it_never_saw(library, monkeypatch):
     """eval/retrieval-check.jsonl was never used to fit or tune (real model, real index)."""
     assert library.retriever.use_latent and library.retriever.use_tokens
-    check = QUESTION_SETS[-1]
+    check = CHECK_QUESTIONS
     fitted = mrr_on(library, check)
     plain = mrr_on(library, check, {"dense": 1.0}, monkeypatch)
     print(f"check-set MRR: fitted {fitted:.3f}, plain cosine {plain:.3f}")
@@ -94,7 +94,7 @@ def test_fitted_ranking_beats_plain_cosine_on_questions_it_never_saw(library, mo
 
 def test_late_interaction_helps_on_questions_it_never_saw(library, monkeypatch):
     """The same ranking without MaxSim (its own fitted weights) does worse on the check set."""
-    check = QUESTION_SETS[-1]
+    check = CHECK_QUESTIONS
     with_tokens = mrr_on(library, check)
     without = mrr_on(library, check, ranking.WEIGHTS_WITH_LATENT, monkeypatch)
     print(f"check-set MRR: with late interaction {with_tokens:.3f}, without {without:.3f}")
