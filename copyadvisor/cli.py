@@ -75,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("eval", help="evaluate against the question sets in eval/")
     evaluate.add_argument("what", choices=["retrieval", "answers", "review"])
     evaluate.add_argument("--questions", action="append",
-                          help="retrieval question file; repeat for several (default: the three sets in eval/)")
+                          help="retrieval question file; repeat for several (default: the four sets in eval/)")
     evaluate.add_argument("--scenarios", help="answer scenario file (default: eval/answers.jsonl)")
     evaluate.add_argument("--drafts", help="review draft file (default: eval/review.jsonl)")
     evaluate.add_argument("--json", action="store_true")

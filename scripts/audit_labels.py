@@ -21,11 +21,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from copyadvisor.config import load_config  # noqa: E402
-from copyadvisor.evaluation import load_questions  # noqa: E402
+from copyadvisor.evaluation import QUESTION_SETS, load_questions  # noqa: E402
 from copyadvisor.library import open_library  # noqa: E402
 from copyadvisor.types import Passage  # noqa: E402
-
-DEFAULT_SETS = ["eval/retrieval.jsonl", "eval/retrieval-holdout.jsonl", "eval/retrieval-check.jsonl", "eval/retrieval-fresh.jsonl"]
 
 
 def translation_group(passage: Passage) -> str:
@@ -33,7 +31,7 @@ def translation_group(passage: Passage) -> str:
     return min([passage.id, *passage.parallel_ids])
 
 
-def answer_groups(files: list[str], passages: list[Passage]) -> list[tuple[str, str, frozenset[str]]]:
+def answer_groups(files: list[Path], passages: list[Passage]) -> list[tuple[str, str, frozenset[str]]]:
     by_id = {p.id: p for p in passages}
     rows = []
     for file in files:
@@ -44,6 +42,15 @@ def answer_groups(files: list[str], passages: list[Passage]) -> list[tuple[str, 
     return rows
 
 
+def sharing_part(rows: list[tuple[str, str, frozenset[str]]]) -> list[tuple[str, str, frozenset[str]]]:
+    """The rows whose groups overlap another row's without being the same."""
+    kept: set[int] = set()
+    for (i, (_, _, a)), (j, (_, _, b)) in combinations(enumerate(rows), 2):
+        if a & b and a != b:
+            kept.update((i, j))
+    return [rows[i] for i in sorted(kept)]
+
+
 def short_name(group: str) -> str:
     """``ar-client-vs-customer#012`` as ``ar#012``."""
     doc, _, number = group.partition("#")
@@ -52,13 +59,12 @@ def short_name(group: str) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--questions", nargs="+", default=DEFAULT_SETS)
+    parser.add_argument("--questions", nargs="+", type=Path, default=QUESTION_SETS)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     passages = open_library(load_config()).index.passages
     rows = answer_groups(args.questions, passages)
-    overlapping = {i for (i, a), (j, b) in combinations(enumerate(r[2] for r in rows), 2) if a & b and a != b for i in (i, j)}
-    shown = sorted((rows[i] for i in overlapping), key=lambda row: sorted(row[2]))
+    shown = sorted(sharing_part(rows), key=lambda row: sorted(row[2]))
     for question_id, query, groups in shown:
         print(f"{question_id:8} {query[:60]:60} {' '.join(short_name(g) for g in sorted(groups))}")
     print(f"{len(shown)} of {len(rows)} questions share part of their answers with another question")
