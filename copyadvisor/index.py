@@ -172,11 +172,13 @@ def build_index(snapshot: CorpusSnapshot, embedder: Embedder, index_dir: Path, e
     """Split, embed (with a progress bar) and write a new index atomically."""
     started = time.perf_counter()
     passages = build_passages(snapshot.documents)
-    vectors = embed_passages(embedder, passages)
+    if expected["token_dim"]:
+        vectors, tokens = embed_passages_and_tokens(embedder, passages)
+    else:
+        vectors, tokens = embed_passages(embedder, passages), None
     index = faiss.IndexFlatIP(embedder.dim)
     index.add(vectors)
     latent = embed_latent(embedder, passages) if expected["latent_dim"] else None
-    tokens = embed_tokens(embedder, passages) if expected["token_dim"] else None
     manifest = {
         **expected,
         "count": len(passages),
@@ -203,9 +205,12 @@ def embed_latent(embedder: Embedder, passages: list[Passage]) -> sparse.csr_matr
     return latent_matrix(rows, latent_dim(embedder))
 
 
-def embed_tokens(embedder: Embedder, passages: list[Passage]) -> "TokenVectors":
-    batches = in_batches(lambda texts: embedder.embed_tokens(texts, is_query=False), passages, "Token vectors")
-    return TokenVectors.stack([rows for batch in batches for rows in batch], token_dim(embedder))
+def embed_passages_and_tokens(embedder: Embedder, passages: list[Passage]) -> tuple[np.ndarray, "TokenVectors"]:
+    """Passage vectors and per-token vectors from one encoder pass per passage."""
+    batches = in_batches(embedder.embed_passages_with_tokens, passages, "Embedding passages and tokens")
+    vectors = [v for v, _ in batches]
+    stacked = np.ascontiguousarray(np.vstack(vectors), dtype=np.float32) if vectors else np.zeros((0, embedder.dim), np.float32)
+    return stacked, TokenVectors.stack([rows for _, batch in batches for rows in batch], token_dim(embedder))
 
 
 def in_batches(embed, passages: list[Passage], description: str) -> list:

