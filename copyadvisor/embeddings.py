@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol, Sequence, runtime_checkable
 
@@ -150,8 +151,10 @@ class SentenceTransformerEmbedder:
 
         location = resolve_model_location(name_or_path)
         options = {"model_kwargs": {"dtype": torch_dtype(dtype)}} if dtype else {}
+        log.info("loading sentence-transformers model %s", location)
         try:
-            self._model = SentenceTransformer(str(location), device="cpu", local_files_only=True, **options)
+            with quiet_transformers():
+                self._model = SentenceTransformer(str(location), device="cpu", local_files_only=True, **options)
         except Exception as error:  # many error types: OSError, ValueError, HF errors
             raise EmbedderError(
                 f"could not load sentence-transformers model {name_or_path!r}: {error}. "
@@ -175,6 +178,20 @@ class SentenceTransformerEmbedder:
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(texts, self.passage_prefix)
+
+
+@contextmanager
+def quiet_transformers():
+    """No "Loading weights" bar on every start: a local embedder loads in about a second."""
+    from transformers.utils import logging as hf_logging
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
 
 
 def first_given(*values: str | None) -> str:
