@@ -196,8 +196,12 @@ def build_index(snapshot: CorpusSnapshot, embedder: Embedder, index_dir: Path, e
 
 
 def embed_passages(embedder: Embedder, passages: list[Passage]) -> np.ndarray:
-    rows = in_batches(embedder.embed_passages, passages, "Embedding passages")
-    return np.ascontiguousarray(np.vstack(rows), dtype=np.float32) if rows else np.zeros((0, embedder.dim), np.float32)
+    return stack_vectors(in_batches(embedder.embed_passages, passages, "Embedding passages"), embedder.dim)
+
+
+def stack_vectors(batches: list[np.ndarray], dim: int) -> np.ndarray:
+    """The batches' rows as one contiguous float32 matrix (0 x dim for no batches)."""
+    return np.ascontiguousarray(np.vstack(batches), dtype=np.float32) if batches else np.zeros((0, dim), np.float32)
 
 
 def embed_latent(embedder: Embedder, passages: list[Passage]) -> sparse.csr_matrix:
@@ -208,9 +212,8 @@ def embed_latent(embedder: Embedder, passages: list[Passage]) -> sparse.csr_matr
 def embed_passages_and_tokens(embedder: Embedder, passages: list[Passage]) -> tuple[np.ndarray, "TokenVectors"]:
     """Passage vectors and per-token vectors from one encoder pass per passage."""
     batches = in_batches(embedder.embed_passages_with_tokens, passages, "Embedding passages and tokens")
-    vectors = [v for v, _ in batches]
-    stacked = np.ascontiguousarray(np.vstack(vectors), dtype=np.float32) if vectors else np.zeros((0, embedder.dim), np.float32)
-    return stacked, TokenVectors.stack([rows for _, batch in batches for rows in batch], token_dim(embedder))
+    vectors = stack_vectors([v for v, _ in batches], embedder.dim)
+    return vectors, TokenVectors.stack([rows for _, batch in batches for rows in batch], token_dim(embedder))
 
 
 def in_batches(embed, passages: list[Passage], description: str) -> list:
