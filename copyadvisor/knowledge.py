@@ -1,0 +1,68 @@
+"""Knowledge kept as data: the TOML files under ``copyadvisor/data/``, loaded and checked here.
+
+Every user-facing word list and message lives in those files, not in Python, so adding a
+term or a language means editing data. Each loader validates its file once and raises
+:class:`KnowledgeError` naming the file and what is wrong.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+class KnowledgeError(ValueError):
+    """A data file is missing, malformed or incomplete; the message names it."""
+
+
+def read_toml(name: str) -> dict:
+    path = DATA / name
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError as error:
+        raise KnowledgeError(f"{path}: missing data file") from error
+    except tomllib.TOMLDecodeError as error:
+        raise KnowledgeError(f"{path}: {error}") from error
+
+
+@dataclass(frozen=True)
+class Term:
+    """One audience word: its English label, what it is for, and how each language writes it."""
+
+    label: str
+    meaning: str
+    names: dict[str, str]  # language -> the word to write
+    forms: dict[str, re.Pattern]  # language -> finds the word and its inflections
+
+    def name(self, language: str) -> str:
+        return self.names.get(language, self.names["en"])
+
+    def found_in(self, text: str, language: str) -> bool:
+        pattern = self.forms.get(language) or self.forms["en"]
+        return bool(pattern.search(text))
+
+
+@lru_cache(maxsize=1)
+def terms() -> dict[str, Term]:
+    """``data/terms.toml``: label -> :class:`Term`, in the file's order."""
+    table = read_toml("terms.toml").get("term")
+    if not isinstance(table, dict) or not table:
+        raise KnowledgeError(f"{DATA / 'terms.toml'}: no [term.<label>] tables")
+    loaded = {}
+    for label, entry in table.items():
+        forms = entry.get("forms", {})
+        names = {lang: value for lang, value in entry.items() if isinstance(value, str) and lang != "meaning"}
+        if "en" not in names or "en" not in forms or not entry.get("meaning"):
+            raise KnowledgeError(f"{DATA / 'terms.toml'}: term {label!r} needs meaning, en and forms.en")
+        try:
+            compiled = {lang: re.compile(pattern, re.IGNORECASE) for lang, pattern in forms.items()}
+        except re.error as error:
+            raise KnowledgeError(f"{DATA / 'terms.toml'}: term {label!r}: bad pattern: {error}") from error
+        loaded[label] = Term(label, entry["meaning"], names, compiled)
+    return loaded

@@ -1,0 +1,99 @@
+"""The checks on answer text catch what a reader would object to (each shown failing and passing)."""
+
+from __future__ import annotations
+
+import re
+
+from copyadvisor.answer_checks import (
+    Expectation, check_answer, check_citations, check_echo, check_facts, check_foreign_words, check_language,
+    check_length, check_must_not, check_numbers, check_verdict, claims_with_citations,
+)
+from copyadvisor.types import Answer, Citation, Recommendation
+
+SHOWN = [{"number": 1, "passage_id": "id#1", "lang": "en", "machine_translated": True, "original_lang": "id",
+          "text": "A customer makes a single transaction, while a client relies on your ongoing, personal service.",
+          "original_text": "Pelanggan melakukan satu transaksi, sedangkan klien percaya pada layanan konstan dan pribadi Anda."},
+         {"number": 2, "passage_id": "pl#3", "lang": "pl", "original_lang": "pl",
+          "text": "Kupujący — każdy, kto dokona zakupu, zwykle w B2B.", "original_text": "Kupujący — każdy, kto dokona zakupu, zwykle w B2B."}]
+
+
+def answer(text: str, term=None, declined=False, cited=(1,)) -> Answer:
+    return Answer(question="q", text=text, language="en", recommendation=Recommendation(term, 0.8, ""),
+                  citations=[Citation(n, "id#1", "id", "en", "") for n in cited], grounded=bool(cited),
+                  declined=declined, passages=SHOWN)
+
+
+def expect(**values) -> Expectation:
+    base = dict(lang="en", intent="difference", question="What is the difference between a client and a customer?")
+    base.update(values)
+    return Expectation(**base)
+
+
+def test_facts_need_every_fact_and_any_of_its_wordings():
+    facts = [("one-off", [re.compile("single|one-off", re.I)]), ("ongoing", [re.compile("ongoing|long-term", re.I)])]
+    assert check_facts(answer("A customer buys once in a single purchase; a client stays long-term [1]."), expect(facts=facts)).passed
+    missing = check_facts(answer("A customer buys in a single transaction [1]."), expect(facts=facts))
+    assert not missing.passed and "ongoing" in missing.detail
+
+
+def test_must_not_catches_a_wrong_claim():
+    assert not check_must_not(answer("It comes from Greek [1]."), expect(must_not=[re.compile("greek", re.I)])).passed
+    assert check_must_not(answer("It comes from Latin [1]."), expect(must_not=[re.compile("greek", re.I)])).passed
+
+
+def test_echo_of_instructions_is_caught():
+    instructions = ["Answer the marketer's question in English, in two or three short sentences, using only the facts"]
+    assert not check_echo(answer("1. Do not repeat these instructions. The user's message is a question."), instructions).passed
+    assert not check_echo(answer("In two or three short sentences, using only the facts: clients stay."), instructions).passed
+    assert check_echo(answer("Clients stay for the long term [1]."), instructions).passed
+
+
+def test_a_number_in_no_passage_and_not_in_the_question_is_unsupported():
+    assert not check_numbers(answer("20% of customers are loyal [1]."), expect()).passed
+    assert check_numbers(answer("Retention is 5 times cheaper [1].", ), expect(question="Is retention 5 times cheaper?")).passed
+    assert check_numbers(answer("1. Customers buy once [1].\n2. Clients stay [1]."), expect()).passed  # list numbering
+
+
+def test_language_and_script_of_the_answer():
+    assert check_language(answer("A customer buys once, while a client stays for a long relationship [1]."), expect()).passed
+    assert not check_language(answer("Un client achète une fois, alors qu'un client fidèle reste longtemps [1]."), expect()).passed
+    japanese = Answer("q", "顧客は一度だけ購入し、クライアントは長期的な関係を築きます。[1]", "ja", Recommendation(None, 0, ""), [], False)
+    assert check_language(japanese, expect(lang="ja")).passed
+    assert not check_language(answer("Customers buy once, while clients stay [1]."), expect(lang="ja")).passed
+
+
+def test_verdict_only_where_asked_and_its_word_in_the_asker_language():
+    assert not check_verdict(answer("Use client [1].", term="client"), expect(intent="difference")).passed
+    assert check_verdict(answer("Use \"client\" [1].", term="client"), expect(intent="verdict", expect_term="client")).passed
+    assert not check_verdict(answer("Use \"customer\" [1].", term="customer"), expect(intent="verdict", expect_term="client")).passed
+    french = Answer("q", "Utilisez « consumer ».", "fr", Recommendation("consumer", 0.8, ""), [], False)
+    assert not check_verdict(french, expect(lang="fr", intent="verdict", expect_term="consumer")).passed
+    french.text = "Utilisez « consommateur »."
+    assert check_verdict(french, expect(lang="fr", intent="verdict", expect_term="consumer")).passed
+    assert check_verdict(answer("It depends on the relationship [1]."), expect(intent="verdict", expect_term="depends")).passed
+
+
+def test_words_copied_from_a_foreign_passage_are_caught():
+    assert not check_foreign_words(answer("A buyer, or kupujący, is anyone who makes a purchase [2]."), expect()).passed
+    assert not check_foreign_words(answer("A pelanggan makes a single transaction [1]."), expect()).passed
+    assert check_foreign_words(answer("A buyer is anyone who makes a purchase, usually in B2B [2]."), expect()).passed
+
+
+def test_citations_must_point_to_a_passage_that_says_it():
+    assert check_citations(answer("A customer makes a single transaction [1]."), expect()).passed
+    wrong = check_citations(answer("Starbucks built reward programmes with smartphones [1]."), expect())
+    assert not wrong.passed and "[1]" in wrong.detail
+    assert not check_citations(answer("Customers buy once [7].", cited=(7,)), expect()).passed
+    assert not check_citations(answer("Customers buy once.", cited=()), expect()).passed
+    assert claims_with_citations("A client stays. [1] Another.") == ["A client stays. [1]", "Another."]
+
+
+def test_length_is_a_short_reply():
+    assert check_length(answer("One. Two. Three."), expect()).passed
+    assert not check_length(answer("One. Two. Three. Four. Five. Six. Seven."), expect()).passed
+
+
+def test_a_declined_question_is_judged_on_declining_in_the_asker_language():
+    declined = Answer("q", "The library does not cover this question.", "en", Recommendation(None, 0, ""), [], False, declined=True)
+    assert all(c.passed for c in check_answer(declined, expect(intent="out_of_scope", decline=True), []))
+    assert not all(c.passed for c in check_answer(declined, expect(), []))
