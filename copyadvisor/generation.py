@@ -1,7 +1,8 @@
 """The ``Generator`` interface and its back ends.
 
 * ``transformers`` (default): a local causal LM on the CPU; by default the bundled
-  Qwen2.5-Coder-0.5B-Instruct (see ``model_cache``), int8, streamed token by token.
+  Qwen2.5-Coder-0.5B-Instruct, or ``qwen2.5-coder-1.5b`` when its packages are installed
+  (see ``model_cache.BUNDLED_MODELS``), int8, streamed token by token.
 * ``openai``: any OpenAI-compatible chat endpoint (vLLM, TGI, llama.cpp's server,
   Ollama), configured by base URL and model name.
 
@@ -178,7 +179,8 @@ def parse_sse(lines: Iterator[str]) -> Iterator[str]:
 
 
 def get_generator(spec: str = BUNDLED, quantization: str = "int8", base_url: str | None = None, api_key: str | None = None) -> Generator:
-    """``bundled``, a model directory or hub id (transformers), or ``openai:<model>`` with ``base_url``."""
+    """A bundled model (``bundled``, ``qwen2.5-coder-1.5b`` ...), a model directory or hub id
+    (transformers), or ``openai:<model>`` with ``base_url``."""
     if spec.startswith("openai:"):
         if not base_url:
             raise GenerationError("the openai back end needs a base URL (--llm-url or COPYADVISOR_LLM_URL)")

