@@ -1,111 +1,167 @@
-"""Answer evaluation over ``eval/answers.jsonl``.
+"""Answer evaluation: the text people read, checked question by question.
 
-Each line: ``{"id", "lang", "question", "expected_term" (or null for "it depends"),
-"decline" (true for off-topic questions), "history": [{"role", "content"}]}``.
+Sets are JSON Lines under ``eval/`` (``answers-dev.jsonl``, the development half, and
+``answers-holdout.jsonl``, the held-out half, committed before its first run). Each line::
 
-Metrics per language and overall: recommendation accuracy (on-topic questions answered
-with the expected term), off-topic decline rate, false declines, citation validity
-(citations that point to a given passage, of all the model wrote), grounded share, and
-answer-language accuracy (lingua on the answer text, citations removed), and the time to
-the model's first token (median and maximum, in seconds) for the answered questions.
+    {"id", "lang", "intent", "question", "history": [{"role", "content"}],
+     "facts": [{"name", "any": [regex, ...]}], "must_not": [regex, ...],
+     "expect_term": "client" | ... | "depends" | null, "decline": bool}
+
+Every answer goes through :mod:`answer_checks`; the summary gives pass rates per intent
+and per language, and the report (Markdown) shows every question with its answer, the
+checks it failed and the passages it was shown, for people to read before they believe
+a figure.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Optional
 
 from . import reporting
-from .advisor import Advisor, Turn
+from .advisor import Advisor, Turn, embedding_similarity, instruction_texts
+from .answer_checks import Check, Expectation, check_answer
 from .config import PROJECT_ROOT
-from .language import detect_language
-from .reporting import per_language
 from .types import Answer
 
-DEFAULT_SCENARIOS = PROJECT_ROOT / "eval" / "answers.jsonl"
+DEV_SET = PROJECT_ROOT / "eval" / "answers-dev.jsonl"
+HOLDOUT_SET = PROJECT_ROOT / "eval" / "answers-holdout.jsonl"
+DEFAULT_SETS = [DEV_SET]
+INTENTS = ("difference", "origin", "why", "examples", "alternative", "rewrite", "verdict", "followup", "out_of_scope")
+# The cosine (the library's embedder) above which a sentence counts as saying what a passage says, when
+# they share too few words (another language): see advisor.SUPPORT_SIMILARITY for the calibration.
+CITATION_SIMILARITY = 0.55
 
 
 @dataclass
-class Scenario:
+class Item:
     id: str
-    lang: str
-    question: str
-    expected_term: str | None
-    decline: bool
-    history: list[Turn]
+    expected: Expectation
+    history: list[Turn] = field(default_factory=list)
 
 
 @dataclass
 class Result:
-    scenario: Scenario
+    item: Item
     answer: Answer
-    answer_language: str | None
+    checks: list[Check]
+    seconds: float
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.checks)
+
+    def failed(self) -> list[Check]:
+        return [c for c in self.checks if not c.passed]
 
 
-def load_scenarios(path: Path = DEFAULT_SCENARIOS) -> list[Scenario]:
-    def scenario(row: dict) -> Scenario:
+def load_items(path: Path) -> list[Item]:
+    def item(row: dict) -> Item:
+        if row["intent"] not in INTENTS:
+            raise ValueError(f"unknown intent {row['intent']!r}")
         history = [Turn(t["role"], t["content"]) for t in row.get("history", [])]
-        return Scenario(row["id"], row["lang"], row["question"], row.get("expected_term"), bool(row.get("decline")), history)
+        expected = Expectation(
+            lang=row["lang"], intent=row["intent"], question=row["question"],
+            facts=[(f["name"], [re.compile(p, re.IGNORECASE) for p in f["any"]]) for f in row.get("facts", [])],
+            must_not=[re.compile(p, re.IGNORECASE) for p in row.get("must_not", [])],
+            expect_term=row.get("expect_term"), decline=bool(row.get("decline")),
+            history_text=" ".join(t.content for t in history),
+        )
+        return Item(row["id"], expected, history)
 
-    return reporting.read_jsonl(path, scenario)
+    return reporting.read_jsonl(path, item)
 
 
-def answer_language(answer: Answer) -> str | None:
-    """The language the answer is written in (verdict terms and citations removed)."""
-    text = re.sub(r"\[[\d,\s]+\]", " ", answer.text)
-    text = re.sub(r"[\"“”«»„「」'‘’]\w+[\"“”«»„「」'‘’]", " ", text)
-    return detect_language(text)
-
-
-def run(advisor: Advisor, scenarios: list[Scenario], progress=None) -> list[Result]:
+def run(advisor: Advisor, items: list[Item], progress=None) -> list[Result]:
+    instructions = instruction_texts()
+    similarity = embedding_similarity(advisor.library.embedder)  # the same measure the advisor's guard uses
     results = []
-    for scenario in scenarios:
-        answer = advisor.ask(scenario.question, scenario.history)
-        results.append(Result(scenario, answer, answer_language(answer)))
+    for item in items:
+        started = time.perf_counter()
+        answer = advisor.ask(item.expected.question, item.history)
+        seconds = time.perf_counter() - started
+        checks = check_answer(answer, item.expected, instructions, similarity, CITATION_SIMILARITY)
+        results.append(Result(item, answer, checks, seconds))
         if progress:
             progress(results[-1])
     return results
 
 
-def summarise(results: list[Result]) -> dict:
-    return per_language(results, lambda r: r.scenario.lang, metrics)
+# --- figures ---------------------------------------------------------------------------
 
 
-def metrics(results: list[Result]) -> dict:
-    on = [r for r in results if not r.scenario.decline]
-    off = [r for r in results if r.scenario.decline]
-    written = sum(len(r.answer.citations) + len(r.answer.invalid_citations) for r in results)
-    valid = sum(len(r.answer.citations) for r in results)
-    row = {"scenarios": len(results)}
-    if on:
-        row["recommendation"] = sum(not r.answer.declined and r.answer.recommendation.term == r.scenario.expected_term for r in on) / len(on)
-        row["false_decline"] = sum(r.answer.declined for r in on) / len(on)
-        row["grounded"] = sum(r.answer.grounded for r in on) / len(on)
-    if off:
-        row["decline"] = sum(r.answer.declined for r in off) / len(off)
-    row["citations_valid"] = valid / written if written else 1.0
-    row["language"] = sum(r.answer_language == r.scenario.lang for r in results) / len(results)
-    first = sorted(r.answer.timings["first_token_ms"] / 1000 for r in on if not r.answer.declined)
-    if first:
-        row["ttft_p50_s"] = first[len(first) // 2]
-        row["ttft_max_s"] = first[-1]
+def rates(results: list[Result]) -> dict:
+    row = {"questions": len(results), "pass": sum(r.passed for r in results) / len(results)}
+    for name in ("facts", "echo", "numbers", "language", "verdict", "foreign_words", "citations", "decline"):
+        judged = [c for r in results for c in r.checks if c.name == name]
+        if judged:
+            row[name] = sum(c.passed for c in judged) / len(judged)
     return row
 
 
-COLUMNS = ["scenarios", "recommendation", "decline", "false_decline", "citations_valid", "grounded", "language", "ttft_p50_s", "ttft_max_s"]
+def summarise(results: list[Result]) -> dict:
+    """Pass rates per language and per intent, and the bar's counts."""
+    verdicts = [r for r in results if r.item.expected.expect_term]
+    verdict_ok = [r for r in verdicts if all(c.passed for c in r.checks if c.name in ("verdict", "decline"))]
+    return {
+        "by_language": reporting.per_language(results, lambda r: r.item.expected.lang, rates),
+        "by_intent": reporting.per_language(results, lambda r: r.item.expected.intent, rates),
+        "echoes": sum(not c.passed for r in results for c in r.checks if c.name == "echo"),
+        "unsupported_numbers": sum(not c.passed for r in results for c in r.checks if c.name == "numbers"),
+        "verdict_accuracy": len(verdict_ok) / len(verdicts) if verdicts else None,
+        "pass_rate": sum(r.passed for r in results) / len(results) if results else 0.0,
+        "seconds_p50": sorted(r.seconds for r in results)[len(results) // 2] if results else 0.0,
+    }
 
 
-def format_table(summary: dict) -> str:
-    return reporting.format_table(summary, COLUMNS, 15)
+COLUMNS = ["questions", "pass", "facts", "echo", "numbers", "language", "verdict", "foreign_words", "citations", "decline"]
+
+
+def format_summary(summary: dict) -> str:
+    lines = ["by language", reporting.format_table(summary["by_language"], COLUMNS, 9), "",
+             "by intent", reporting.format_table(summary["by_intent"], COLUMNS, 9).replace("lang  ", "intent", 1), ""]
+    accuracy = summary["verdict_accuracy"]
+    lines.append(f"all checks passed: {summary['pass_rate']:.3f}   prompt echoes: {summary['echoes']}   "
+                 f"unsupported numbers: {summary['unsupported_numbers']}   verdict accuracy: "
+                 f"{'-' if accuracy is None else f'{accuracy:.3f}'}   answer time p50: {summary['seconds_p50']:.1f} s")
+    return "\n".join(lines)
 
 
 def failures(results: list[Result]) -> list[str]:
-    lines = []
+    return [f"{r.item.id}: " + "; ".join(f"{c.name}: {c.detail}" for c in r.failed()) + f" :: {r.answer.text[:140]!r}"
+            for r in results if not r.passed]
+
+
+# --- the readable report ---------------------------------------------------------------
+
+
+def write_report(results: list[Result], summary: dict, path: Path, title: str, generator: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out = [f"# {title}", "", f"Generator: `{generator}`. {len(results)} questions; "
+           f"{sum(r.passed for r in results)} passed every check.", "", "```", format_summary(summary), "```", ""]
     for r in results:
-        s, a = r.scenario, r.answer
-        wrong_term = not s.decline and (a.declined or a.recommendation.term != s.expected_term)
-        if wrong_term or s.decline != a.declined or r.answer_language != s.lang or a.invalid_citations:
-            lines.append(f"{s.id}: term={a.recommendation.term} (want {s.expected_term}) declined={a.declined} "
-                         f"lang={r.answer_language} (want {s.lang}) invalid={a.invalid_citations} :: {a.text[:160]!r}")
-    return lines
+        e = r.item.expected
+        mark = "PASS" if r.passed else "FAIL: " + "; ".join(f"{c.name} ({c.detail})" if c.detail else c.name for c in r.failed())
+        out += [f"## {r.item.id} · {e.intent} · {e.lang} · {mark}", ""]
+        for turn in r.item.history:
+            out.append(f"> *{turn.role}:* {one_line(turn.content)}")
+        out += [f"> **Q:** {one_line(e.question)}", "", f"**A** ({r.seconds:.1f} s, verdict: "
+                f"{r.answer.recommendation.term or '-'}):", "", one_line(r.answer.text), ""]
+        for p in r.answer.passages:
+            origin = f", machine-translated from {p.get('original_lang')}" if p.get("machine_translated") else ""
+            out.append(f"- [{p['number']}] `{p['passage_id']}` ({p.get('lang')}{origin}): {one_line(p.get('text', ''))[:400]}")
+        out.append("")
+    path.write_text("\n".join(out), encoding="utf-8")
+    return path
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split()).replace("<", "&lt;")
+
+
+def report_path(set_path: Path, folder: Optional[Path] = None) -> Path:
+    return (folder or PROJECT_ROOT / "eval" / "reports") / f"{set_path.stem}.md"

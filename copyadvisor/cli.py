@@ -6,10 +6,11 @@
     copyadvisor ask "QUESTION" [--json] [--stream]  a grounded answer; with no QUESTION, one per stdin line -> JSON lines
     copyadvisor review FILE|- [--json] [--context C] [--apply]  findings with spans; exit 1 on any warning
     copyadvisor eval retrieval [--questions F] recall@1/@5 and MRR per language, per question set
-    copyadvisor eval answers [--scenarios F]   recommendation, decline, citation and language accuracy
+    copyadvisor eval answers [--scenarios F]   the answer text checked: facts, echoes, numbers, language, verdict, citations
     copyadvisor bench retrieval                index build time, query latency p50/p95, peak memory
-    copyadvisor bench generation               first token, decode tok/s, answer time: default vs plain bf16
+    copyadvisor bench generation               load, first token, decode tok/s: each bundled model, int8 and bf16
     copyadvisor bench review                   review time of a 5,000-character draft
+    copyadvisor gloss [--lang en,de] [--out F] [--llm SPEC]  machine-translate passages that need it (cached)
     copyadvisor serve [--host H] [--port P]    the browser app
 """
 
@@ -42,7 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--threshold", type=float, help="relevance threshold for 'not covered' (default: the embedder's)")
     parser.add_argument("--late-interaction", choices=["on", "off"], help="per-token e5 vectors in the ranking (default on)")
     parser.add_argument("--config", help="TOML config file")
-    parser.add_argument("--llm", help="'bundled' (default), a model directory or cached hub id, or 'openai:<model>'")
+    parser.add_argument("--llm", help="'bundled' (default: Qwen2.5-Coder-0.5B), 'qwen2.5-coder-1.5b' (after `make install-1.5b`), "
+                        "a model directory or cached hub id, or 'openai:<model>'")
     parser.add_argument("--llm-url", help="base URL of an OpenAI-compatible server (with --llm openai:<model>)")
     parser.add_argument("--quantization", choices=["int8", "bf16", "fp32"], help="transformers back end (default int8)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens (to stderr)")
@@ -82,7 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("what", choices=["retrieval", "answers", "review"])
     evaluate.add_argument("--questions", action="append",
                           help="retrieval question file; repeat for several (default: the four sets in eval/)")
-    evaluate.add_argument("--scenarios", help="answer scenario file (default: eval/answers.jsonl)")
+    evaluate.add_argument("--scenarios", action="append",
+                          help="answer set; repeat for several (default: eval/answers-dev.jsonl; add eval/answers-holdout.jsonl for the held-out half)")
+    evaluate.add_argument("--report-dir", help="where the Markdown reports go (default: eval/reports/)")
     evaluate.add_argument("--drafts", help="review draft file (default: eval/review.jsonl)")
     evaluate.add_argument("--json", action="store_true")
     evaluate.add_argument("--show-failures", action="store_true")
@@ -92,6 +96,13 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("what", choices=["retrieval", "generation", "review", "explanation"], nargs="?", default="retrieval")
     bench.add_argument("--repeat", type=int, default=5, help="passes over the question set (default 5)")
     bench.set_defaults(handler=cmd_bench)
+
+    gloss = commands.add_parser("gloss", help="machine-translate passages into common languages (once, cached)")
+    gloss.add_argument("--lang", help="target languages, comma-separated ISO 639-1 codes (default: en)")
+    gloss.add_argument("--out", help="gloss file to append to (default: <index>/glosses.jsonl; "
+                       "<corpus>/glosses.jsonl is the one shipped with the library)")
+    gloss.add_argument("--llm", dest="gloss_llm", help="the translating model (default: the configured --llm)")
+    gloss.set_defaults(handler=cmd_gloss)
 
     serve = commands.add_parser("serve", help="start the browser app")
     serve.add_argument("--host", help="interface to bind (default 127.0.0.1: this machine only)")
@@ -326,14 +337,29 @@ def eval_review(args: argparse.Namespace) -> int:
 def eval_answers(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .answer_eval import DEFAULT_SCENARIOS, failures, format_table, load_scenarios, run, summarise
+    from tqdm import tqdm
+
+    from .answer_eval import DEFAULT_SETS, failures, format_summary, load_items, report_path, run, summarise, write_report
 
     advisor = advisor_from(args)
-    scenarios = load_scenarios(Path(args.scenarios or DEFAULT_SCENARIOS))
-    results = run(advisor, scenarios, progress=lambda r: print(".", end="", file=sys.stderr, flush=True))
-    print(file=sys.stderr)
-    title = f"answer evaluation: {len(scenarios)} scenarios, generator {advisor.generator.id}"
-    return print_report(args, title, summarise(results), format_table, failures(results))
+    summaries = {}
+    for path in (Path(p) for p in (args.scenarios or DEFAULT_SETS)):
+        items = load_items(path)
+        with tqdm(total=len(items), desc=f"answering {path.name}", unit="q", file=sys.stderr, disable=None) as bar:
+            results = run(advisor, items, progress=lambda r: bar.update(1))
+        summary = summarise(results)
+        summaries[path.name] = summary
+        title = f"answer evaluation, {path.name}: {len(items)} questions, generator {advisor.generator.id}"
+        report = write_report(results, summary, report_path(path, Path(args.report_dir) if args.report_dir else None), title, advisor.generator.id)
+        if not args.json:
+            print(title)
+            print(format_summary(summary))
+            print(f"report: {report}")
+        if args.show_failures:
+            print("\n".join("  " + line for line in failures(results)))
+    if args.json:
+        print(json.dumps(summaries))
+    return 0
 
 
 def print_report(args: argparse.Namespace, title: str, summary: dict, format_table, failures: list[str]) -> int:
@@ -360,6 +386,25 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(bench_explanation(config))
     else:
         print(bench_retrieval(config, repeat=args.repeat))
+    return 0
+
+
+def cmd_gloss(args: argparse.Namespace) -> int:
+    from .glosses import build_glosses, parse_languages
+    from .library import open_generator
+
+    languages = parse_languages(args.lang)  # before loading anything, so a typo fails at once
+    if args.gloss_llm:
+        args.llm = args.gloss_llm
+    config = config_from(args)
+    library = open_library(config)
+    report = build_glosses(library, open_generator(config), languages, args.out)
+    for failure in report.failures:
+        print(f"  skipped {failure}", file=sys.stderr)
+    for lang, stats in report.per_language.items():
+        print(f"{lang}: {stats['made']} made, {stats['skipped']} skipped, {stats['existing']} already there, "
+              f"{stats['not_needed']} not needed; {stats['seconds']:.1f}s")
+    print(report.line())
     return 0
 
 

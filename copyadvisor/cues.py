@@ -21,7 +21,8 @@ _CUES: dict[str, list[tuple[str, float]]] = {
     "client": [
         # en
         (r"long[- ]term|ongoing|retainer|relationship|personali[sz]ed|bespoke|tailor(?:ed|-made)|custom(?:ised|ized)? (?:solution|service|plan)", 1.0),
-        (r"consult|agency|law ?firm|lawyer|attorney|legal|solicitor|accountan|bookkeep|tax advi|financial (?:advi|plann)|wealth manag|architect", 1.0),
+        (r"consult|agency|law ?firm|lawyer|attorney|legal|solicitor|accountan|accounting|bookkeep|tax advi|financial (?:advi|plann)|wealth manag|architect", 1.0),
+        (r"for (?:many |several )?(?:years|months)|stay with us|come back to us|over (?:several |many )?months|retainers?", 0.7),
         (r"coach|therap|counsel|photo(?:graphy)? (?:session|shoot)|wedding photograph|interior design|professional services?", 1.0),
         (r"account manager|dedicated (?:support|team|manager)|enterprise|\bB2B\b|trust|expertise|reputation|projects?\b|contract|loyal", 0.7),
         # fr
@@ -50,7 +51,7 @@ _CUES: dict[str, list[tuple[str, float]]] = {
         (r"one[- ]off|one[- ]time|single purchase|once\b|transaction|retail|\bshop\b|store|supermarket|grocer|e-?commerce|online shop|checkout|restaurant|caf[eé]\b|coffee|fast[- ]food|food chain|bakery", 1.0),
         (r"price|cheap|discount|deal|bargain|convenien|off[- ]the[- ]shelf|standard product|self[- ]serv|impulse|walk[- ]in|ticket|mass[- ]market", 1.0),
         (r"\bB2C\b|\bSaaS\b|streaming|delivery", 0.5),
-        (r"ponctuel|une seule fois|une fois|transaction|commerce de détail|magasin|boutique|supermarché|épicerie|e-commerce|boutique en ligne|panier|restaurant|restauration rapide|boulangerie", 1.0),
+        (r"ponctuel|une seule fois|une fois|transaction|commerce de détail|magasin|(?:une|la|ma|notre|votre) boutique|boutique en ligne|supermarché|épicerie|e-commerce|boutique en ligne|panier|restaurant|restauration rapide|boulangerie", 1.0),
         (r"prix|pas cher|promo|réduction|soldes|commodité|pratique|standard|libre-service|impulsi|billet", 1.0),
         (r"jednorazow|pojedyncz|transakc|detaliczn|sklep|supermarket|spożywcz|e-commerce|internetow|koszyk|restauracj|kawiarni|piekarni|fast food", 1.0),
         (r"\bcen[aąęy]\b|\bcen\b|tani|tanio|promocj|rabat|wygod|standardow|samoobsług|impuls|bilet", 1.0),
@@ -148,7 +149,8 @@ _CUES: dict[str, list[tuple[str, float]]] = {
 
 # Requests that are not about audience wording, whatever words they contain.
 OUT_OF_SCOPE = re.compile(
-    r"\bpoems?\b|\bsongs?\b|\bjokes?\b|\blimerick|\brecipe|\bweather\b|\bcapital (?:city )?of\b|write (?:me )?(?:some |a )?(?:python|javascript|code|sql)|\bhaiku\b"
+    r"\bpoems?\b|\bsongs?\b|\bjokes?\b|\blimerick|\brecipe|\bweather\b|\bcapital (?:city )?of\b|\bhaiku\b"
+    r"|\b(?:write|generate|create|make|give)\s+(?:me\s+|us\s+)?(?:a\s+|an\s+|some\s+|the\s+)?(?:\w+\s+){0,2}(?:scripts?|code|functions?|scrapers?|programs?|macros?|sql|regex)\b"
     r"|poème|chanson|blague|recette|météo|capitale de"
     r"|wiersz|piosenk|żart|przepis|pogod|stolic"
     r"|詩を|俳句|ジョーク|レシピ|天気|首都"

@@ -150,6 +150,7 @@ class Answer:
     passages: list[dict] = field(default_factory=list)  # the numbered passages given to the model
     timings: dict = field(default_factory=dict)  # milliseconds
     generator: str = ""
+    intent: Optional[str] = None  # the kind of question answered (difference, origin, verdict ...); None when declined
 
     def to_dict(self) -> dict:
         return asdict(self)

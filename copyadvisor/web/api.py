@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from ..advisor import Turn
-from ..retrieval import QueryError
+from ..retrieval import QueryError, validate_query
 from ..review import ReviewError
 from ..types import Answer
 from .security import error
@@ -94,6 +94,10 @@ async def answer(services: Services, body: AskIn, request: Request):
     """Shared by the API and the widget: JSON, or SSE when asked for."""
     if services.advisor is None:
         return not_ready(services)
+    try:
+        validate_query(body.question)
+    except QueryError as problem:
+        return error(422, f"question: {problem}")
     history = [Turn(t.role, t.content) for t in body.history]
     wants_stream = body.stream or "text/event-stream" in request.headers.get("accept", "")
     if not wants_stream:

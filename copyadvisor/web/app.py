@@ -14,6 +14,7 @@ from pathlib import Path
 import gradio as gr
 
 from ..advisor import Turn
+from ..retrieval import QueryError
 from ..review import ReviewError, validate_draft
 from ..types import Answer
 from .services import Busy, Services
@@ -35,11 +36,14 @@ FINDING_COLUMNS = ["line", "column", "text", "suggestion", "rule", "severity", "
 def answer_markup(answer: Answer) -> str:
     """Escaped answer text plus verdict and numbered sources (no HTML from the model survives)."""
     lines = [html.escape(answer.text)]
-    if not answer.declined:
-        rec = answer.recommendation
+    rec = answer.recommendation
+    if not answer.declined and (rec.term or answer.intent == "verdict"):  # a verdict only where one was asked
         lines.append(f"\n**→ {html.escape(rec.term or 'it depends')}** ({rec.confidence:.0%}): {html.escape(rec.rationale)}")
+    shown = {p["number"]: p for p in answer.passages}
     for c in answer.citations:
-        lines.append(f"[{c.number}] {html.escape(c.passage_id)} ({c.lang}): {html.escape(c.quote)}")
+        passage = shown.get(c.number, {})
+        label = f"{c.lang}, machine-translated from {passage.get('original_lang')}" if passage.get("machine_translated") else c.lang
+        lines.append(f"[{c.number}] {html.escape(c.passage_id)} ({html.escape(label)}): {html.escape(c.quote)}")
     return "\n".join(lines)
 
 
@@ -49,7 +53,7 @@ def chat(services: Services, message: str, history: list[dict]):
     if services.advisor is None:
         yield history + [{"role": "user", "content": html.escape(message)}, {"role": "assistant", "content": "Still loading the model; try again in a few seconds."}], ""
         return
-    turns = [Turn(t["role"], html.unescape(str(t["content"])).split("\n**→")[0]) for t in history[-6:]]
+    turns = [Turn(t["role"], html.unescape(str(t["content"])).split("\n")[0]) for t in history[-6:]]
     shown = history + [{"role": "user", "content": html.escape(message)}, {"role": "assistant", "content": "…"}]
     try:
         with services.queue_slot():
@@ -65,12 +69,21 @@ def chat(services: Services, message: str, history: list[dict]):
     except Busy as problem:
         shown[-1]["content"] = f"Busy: {problem}"
         yield shown, ""
+    except QueryError as problem:
+        shown[-1]["content"] = f"⚠️ {html.escape(str(problem))}"
+        yield shown, ""
 
 
 def format_passages(answer: Answer) -> str:
     parts = []
     for p in answer.passages:
-        parts.append(f"[{p['number']}] {p['passage_id']} · {p['lang']} · sense: {p['sense']}\n{p['text']}")
+        label = f"machine-translated from {p.get('original_lang')}" if p.get("machine_translated") else p["lang"]
+        if p.get("original_lang") != p["lang"] and not p.get("machine_translated"):
+            label = f"{p['lang']} (translation in the library)"
+        part = f"[{p['number']}] {p['passage_id']} · {label}\n{p['text']}"
+        if p.get("original_lang") and p.get("original_text") and p["original_text"] != p["text"]:
+            part += f"\n\nOriginal ({p['original_lang']}): {p['original_text']}"
+        parts.append(part)
     return "\n\n".join(parts)
 
 

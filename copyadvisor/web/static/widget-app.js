@@ -21,7 +21,7 @@
   function showAnswer(li, answer) {
     li.textContent = answer.text;
     var rec = answer.recommendation || {};
-    if (!answer.declined) {
+    if (!answer.declined && (rec.term || answer.intent === "verdict")) {  // a verdict only where one was asked
       var verdict = document.createElement("span");
       verdict.className = "verdict";
       verdict.textContent = "→ " + (rec.term || "it depends") + " (" + Math.round((rec.confidence || 0) * 100) + "%)";
@@ -34,7 +34,20 @@
         var item = document.createElement("li");
         item.value = c.number;
         item.setAttribute("dir", "auto");
-        item.textContent = c.passage_id + " (" + c.lang + "): " + c.quote;
+        var shown = (answer.passages || []).filter(function (p) { return p.number === c.number; })[0];
+        var label = shown && shown.machine_translated ? c.lang + ", machine-translated from " + shown.original_lang : c.lang;
+        item.textContent = c.passage_id + " (" + label + "): " + c.quote;
+        if (shown && shown.original_text && shown.original_text !== shown.text) {
+          var original = document.createElement("details");
+          var summary = document.createElement("summary");
+          summary.textContent = "original (" + shown.original_lang + ")";
+          var body = document.createElement("p");
+          body.setAttribute("dir", "auto");
+          body.textContent = shown.original_text;
+          original.appendChild(summary);
+          original.appendChild(body);
+          item.appendChild(original);
+        }
         list.appendChild(item);
       });
       li.appendChild(list);
