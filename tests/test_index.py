@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 
@@ -9,7 +10,11 @@ import numpy as np
 import pytest
 
 from copyadvisor.embeddings import get_embedder
-from copyadvisor.index import LATENT_FILE, MANIFEST_FILE, PASSAGES_FILE, TOKENS_FILE, VECTORS_FILE, TokenVectors, open_index
+from copyadvisor.glosses import GLOSSES_FILE, text_sha256
+from copyadvisor.index import (
+    GLOSS_VECTORS_FILE, LATENT_FILE, MANIFEST_FILE, NO_GLOSSES, PASSAGES_FILE, TOKENS_FILE, VECTORS_FILE, GlossVectors,
+    TokenVectors, open_index,
+)
 from copyadvisor.retrieval import Retriever
 
 
@@ -136,3 +141,111 @@ def test_concurrent_opens_build_once_and_agree(small_corpus, tmp_path, embedder)
     assert not errors
     assert sum(r.rebuilt for r in results) == 1
     assert len({tuple(p.id for p in r.passages) for r in results}) == 1
+
+
+def glossing(embedder):
+    """The embedder with glosses switched on (a copy: the session's embedder stays as it is)."""
+    opted = copy.copy(embedder)
+    opted.uses_glosses = True
+    return opted
+
+
+def gloss_line(passage, text: str, lang: str = "en") -> str:
+    return json.dumps({"source_sha256": text_sha256(passage.text), "lang": lang, "text": text, "passage_id": passage.id},
+                      ensure_ascii=False) + "\n"
+
+
+def test_glosses_are_embedded_and_a_change_to_them_rebuilds(small_corpus, tmp_path, embedder):
+    folder = tmp_path / "index"
+    embedder = glossing(embedder)
+    plain = open_index(small_corpus, folder, embedder)
+    assert plain.manifest["glosses"] == NO_GLOSSES and plain.manifest["gloss_vectors"] == 0  # no glosses: still an index
+    assert plain.glosses is None and not (folder / GLOSS_VECTORS_FILE).exists()
+    french = [p for p in plain.passages if p.lang == "fr"]
+    (small_corpus / GLOSSES_FILE).write_text(gloss_line(french[0], "A customer buys once, for the price.")
+                                             + gloss_line(french[1], "A loyal client keeps a long-term relationship."))
+    glossed = open_index(small_corpus, folder, embedder)
+    assert glossed.rebuilt and glossed.manifest["gloss_vectors"] == 2 and GLOSS_VECTORS_FILE in glossed.manifest["files"]
+    positions = {p.id: i for i, p in enumerate(glossed.passages)}
+    assert sorted(glossed.glosses.owners.tolist()) == sorted(positions[p.id] for p in french)
+    assert glossed.glosses.vectors.shape == (2, embedder.dim)
+    again = open_index(small_corpus, folder, embedder)
+    assert not again.rebuilt and np.array_equal(again.glosses.vectors, glossed.glosses.vectors)
+    (small_corpus / GLOSSES_FILE).write_text(gloss_line(french[0], "A customer buys once, for the price and convenience."))
+    edited = open_index(small_corpus, folder, embedder)
+    assert edited.rebuilt and edited.manifest["gloss_vectors"] == 1 and edited.manifest["glosses"] != glossed.manifest["glosses"]
+    (folder / GLOSSES_FILE).write_text(gloss_line(french[1], "Ein treuer Klient.", "de"))  # made on this machine
+    local = open_index(small_corpus, folder, embedder)
+    assert local.rebuilt and local.manifest["gloss_vectors"] == 2
+    (small_corpus / GLOSSES_FILE).unlink()
+    (folder / GLOSSES_FILE).unlink()
+    gone = open_index(small_corpus, folder, embedder)
+    assert gone.rebuilt and gone.glosses is None and gone.manifest["glosses"] == NO_GLOSSES
+    assert not (folder / GLOSS_VECTORS_FILE).exists()  # the stale file is cleared away
+
+
+def test_a_gloss_of_an_old_passage_text_is_not_embedded(small_corpus, tmp_path, embedder):
+    embedder = glossing(embedder)
+    (small_corpus / GLOSSES_FILE).write_text(json.dumps({"source_sha256": text_sha256("a text no passage has"),
+                                                         "lang": "en", "text": "Stale."}) + "\n")
+    loaded = open_index(small_corpus, tmp_path / "index", embedder)
+    assert loaded.manifest["glosses"] != NO_GLOSSES and loaded.manifest["gloss_vectors"] == 0 and loaded.glosses is None
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda folder: (folder / GLOSS_VECTORS_FILE).write_bytes((folder / GLOSS_VECTORS_FILE).read_bytes()[:200]),
+        lambda folder: (folder / GLOSS_VECTORS_FILE).unlink(),
+    ],
+    ids=["truncated-gloss-vectors", "missing-gloss-vectors"],
+)
+def test_corrupt_gloss_vectors_are_detected_and_rebuilt(small_corpus, tmp_path, embedder, damage):
+    folder = tmp_path / "index"
+    embedder = glossing(embedder)
+    first = open_index(small_corpus, folder, embedder)
+    french = next(p for p in first.passages if p.lang == "fr")
+    (small_corpus / GLOSSES_FILE).write_text(gloss_line(french, "A customer buys once, for the price."))
+    good = open_index(small_corpus, folder, embedder)
+    damage(folder)
+    repaired = open_index(small_corpus, folder, embedder)
+    assert repaired.rebuilt and np.allclose(repaired.glosses.vectors, good.glosses.vectors)
+
+
+def test_an_embedder_that_does_not_use_glosses_ignores_them(small_corpus, tmp_path, embedder):
+    folder = tmp_path / "index"
+    first = open_index(small_corpus, folder, embedder)
+    (small_corpus / GLOSSES_FILE).write_text(gloss_line(first.passages[0], "A customer buys once, for the price."))
+    again = open_index(small_corpus, folder, embedder)  # a new gloss does not rebuild it, nor enter it
+    assert not again.rebuilt and again.glosses is None and again.manifest["glosses"] == NO_GLOSSES
+
+
+def test_a_glossed_passage_scores_as_well_as_its_best_gloss(small_corpus, tmp_path, embedder):
+    """With the real embedder: a French passage and an English gloss of it that says more."""
+    embedder = glossing(embedder)
+    plain = open_index(small_corpus, tmp_path / "index", embedder)
+    loyal = next(p for p in plain.passages if p.lang == "fr" and "fidèle" in p.text)
+    gloss = "A loyal client keeps a long-term relationship of trust with a lawyer or an accountant."
+    (small_corpus / GLOSSES_FILE).write_text(gloss_line(loyal, gloss))
+    glossed = open_index(small_corpus, tmp_path / "index", embedder)
+    query = "Do accountants and lawyers have clients?"
+    question = embedder.embed_queries([query])[0]
+    own, translated = embedder.embed_passages([loyal.embedding_text(), gloss]) @ question
+    hit = next(h for h in Retriever(glossed, embedder).search(query, k=4, collapse_translations=False).hits
+               if h.passage.id == loyal.id)
+    assert hit.dense_score == pytest.approx(max(own, translated), abs=1e-4)
+    assert translated > own  # the English gloss is nearer the English question than the French text is
+    before = next(h for h in Retriever(plain, embedder).search(query, k=4, collapse_translations=False).hits
+                  if h.passage.id == loyal.id)
+    assert hit.dense_score > before.dense_score
+
+
+def test_gloss_vectors_must_fit_the_passages():
+    vectors = np.eye(3, 4, dtype=np.float32)
+    glosses = GlossVectors(vectors, np.array([0, 2, 2], dtype=np.int32))
+    assert glosses.fits(3, 4, 3)
+    assert not glosses.fits(2, 4, 3) and not glosses.fits(3, 8, 3) and not glosses.fits(3, 4, 2)
+    assert not GlossVectors(vectors, np.array([0, 1, -1], dtype=np.int32)).fits(3, 4, 3)
+    # a passage scores as well as its best gloss; passages without one keep their own score
+    best = glosses.best(np.array([0.5, 0.4, 0.1], np.float32), np.array([0.0, 0.0, 0.9, 0.0], np.float32))
+    assert best.tolist() == pytest.approx([0.5, 0.4, 0.9])

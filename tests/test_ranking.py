@@ -50,9 +50,9 @@ def test_standardise_handles_a_constant_column():
 def test_signals_and_weights_follow_the_embedder(groups):
     dense = np.array([0.80, 0.82, 0.79, 0.85, 0.81])
     without = ranking.signals(groups, dense, None)
-    assert set(without) == set(ranking.BASE_SIGNALS) and ranking.weights_for(without) is ranking.WEIGHTS_DENSE_ONLY
+    assert set(without) == set(ranking.BASE_SIGNALS + ranking.TRANSLATION_SIGNALS) and ranking.weights_for(without) is ranking.WEIGHTS_DENSE_ONLY
     both = ranking.signals(groups, dense, np.array([3.0, 1.0, 2.0, 0.0, 5.0]))
-    assert set(both) == set(ranking.BASE_SIGNALS + ranking.LATENT_SIGNALS)
+    assert set(both) == set(ranking.BASE_SIGNALS + ranking.LATENT_SIGNALS + ranking.TRANSLATION_SIGNALS)
     assert ranking.weights_for(both) is ranking.WEIGHTS_WITH_LATENT
     assert ranking.combine(both, {"latent": 1.0}).argmax() == 4
 

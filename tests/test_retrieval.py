@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from copyadvisor.retrieval import BM25, MAX_QUERY_CHARS, QueryError, lexical_terms, normalise_text, validate_query
@@ -89,3 +90,17 @@ def test_k_is_bounded(library):
 def test_parallels_lookup(library):
     passage = next(p for p in library.index.passages if p.lang == "id" and p.parallel_ids)
     assert {p.lang for p in library.parallels(passage.id)} <= {"fr", "ja", "ar"}
+
+
+def test_a_translated_passage_is_ranked_with_its_translations(library):
+    """EmbeddingGemma: a passage of the translated article scores half its own cosine, half its
+    translations' mean (in z-scores); the untranslated Polish passages keep their own."""
+    found = library.retriever.signals("How do I stay in touch with my clients?")
+    z = found.values["dense"]
+    position = {p.id: i for i, p in enumerate(library.index.passages)}
+    for i, passage in enumerate(library.index.passages):
+        others = [position[pid] for pid in passage.parallel_ids]
+        expected = 0.5 * z[i] + 0.5 * z[others].mean() if others else z[i]
+        assert found.semantic[i] == pytest.approx(expected, abs=1e-9), passage.id
+    assert any(not p.parallel_ids for p in library.index.passages)  # the Polish article
+    assert np.argmax(found.dense) == np.argmax(z)  # the relevance signal is still the raw best cosine
