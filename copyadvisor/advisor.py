@@ -48,6 +48,7 @@ FALLBACK_LANGUAGE = "en"  # passages are shown in it when there is nothing in th
 SEARCH_K = 6
 PASSAGE_BUDGET = 520  # per passage, in effective_length units (CJK counts double)
 HISTORY_WEIGHT = 0.5
+DECISIVE_MARGIN = 0.25  # the best term's cue score must lead the next by this much
 SUPPORT_SEARCH_K = 20
 TOPIC_MARGIN = 0.05  # questions without an audience word must be this much closer to on-topic prototypes
 MAX_MODEL_SENTENCES = 3
@@ -141,7 +142,15 @@ class Evidence:
         p = self.passage
         return {"number": self.number, "passage_id": p.id, "doc_id": p.doc_id, "lang": self.lang, "heading": p.heading,
                 "text": self.text, "machine_translated": self.machine_translated, "original_lang": p.lang,
-                "original_text": " ".join(p.text.split()), "sense": p.sense}
+                "original_text": " ".join(p.text.split()), "sense": p.sense, "label": self.label()}
+
+    def label(self) -> str:
+        """What the reader is shown beside the passage: machine-translated, clarified, or as written."""
+        if self.machine_translated:
+            kind = "source_clarified" if self.lang == self.passage.lang else "source_translated"
+        else:
+            kind = "source_original"
+        return message(kind, self.lang, lang=self.lang, original=self.passage.lang)
 
 
 @dataclass
@@ -274,19 +283,21 @@ class Advisor:
         return chosen
 
     def evidence(self, number: int, hit: Hit, language: str) -> Evidence:
-        """The passage in ``language``: itself, its translation in the library, a gloss, or as it is."""
+        """The passage in ``language``: a gloss of it or of a parallel in that language (a
+        translation, or the same language with client/customer made explicit), itself or its
+        translation in the library, an English gloss, or as it is."""
         passage = hit.passage
-        if passage.lang == language:
-            return Evidence(number, hit, shorten(passage.text, PASSAGE_BUDGET), language)
-        for parallel in self.library.parallels(passage.id):
-            if parallel.lang == language:
-                return Evidence(number, Hit(parallel, hit.score, hit.dense_score, hit.lexical_score, hit.rank),
-                                shorten(parallel.text, PASSAGE_BUDGET), language)
-        for target in dict.fromkeys((language, FALLBACK_LANGUAGE)):  # a gloss in the asker's language, else in English
-            for candidate in (passage, *self.library.parallels(passage.id)):
+        candidates = (passage, *self.library.parallels(passage.id))
+        for target in dict.fromkeys((language, FALLBACK_LANGUAGE)):
+            if target != language and any(c.lang == language for c in candidates):
+                break  # the library has it in the asker's language: better than a gloss in English
+            for candidate in candidates:
                 gloss = self.glosses.get(candidate, target) if self.glosses else None
                 if gloss:
-                    return Evidence(number, hit, shorten(gloss, PASSAGE_BUDGET), target, machine_translated=True)
+                    return Evidence(number, as_hit(candidate, hit), shorten(gloss, PASSAGE_BUDGET), target, machine_translated=True)
+        for candidate in candidates:
+            if candidate.lang == language:
+                return Evidence(number, as_hit(candidate, hit), shorten(candidate.text, PASSAGE_BUDGET), language)
         return Evidence(number, hit, shorten(passage.text, PASSAGE_BUDGET), passage.lang)
 
     def rewrite(self, question: str, recommendation: Recommendation) -> Optional[tuple[str, str]]:
@@ -363,6 +374,11 @@ def open_glosses(library: Library):
 
 
 # --- the kind of question ---------------------------------------------------------
+
+
+def as_hit(passage: Passage, hit: Hit) -> Hit:
+    """``hit`` for ``passage`` (one of its translations), with the same scores and rank."""
+    return hit if passage is hit.passage else Hit(passage, hit.score, hit.dense_score, hit.lexical_score, hit.rank)
 
 
 def embedding_similarity(embedder) -> Callable[[str, str], float]:
@@ -448,9 +464,10 @@ def quoted_sentence(question: str) -> Optional[str]:
 
 
 def recommend(question: str, earlier: str = "") -> Recommendation:
-    """Decide the term from the question's signals (earlier turns count half)."""
+    """Decide the term from the question's signals; earlier turns count (half) only when the
+    question's own signals do not decide ("and those who buy once?" is about them, not the turn before)."""
     scores, matched = score_terms(question)
-    if earlier:
+    if earlier and not decisive(scores):
         old_scores, old_matched = score_terms(earlier, HISTORY_WEIGHT)
         for term, value in old_scores.items():
             scores[term] = scores.get(term, 0.0) + value
@@ -460,11 +477,16 @@ def recommend(question: str, earlier: str = "") -> Recommendation:
     ranked = sorted(scores.items(), key=lambda kv: -kv[1])
     best, best_score = ranked[0]
     runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
-    if best_score - runner_up < 0.25:
+    if best_score - runner_up < DECISIVE_MARGIN:
         return Recommendation(None, 0.4, f"mixed signals ({', '.join(t for t, _ in ranked[:2])}): " + no_recommendation().rationale, matched)
     confidence = round(min(0.95, 0.55 + 0.15 * (best_score - runner_up)), 2)
     phrases = ", ".join(f"'{p}'" for p in matched[best][:3])
     return Recommendation(best, confidence, f"{RATIONALES[best]} (signals: {phrases})", matched)
+
+
+def decisive(scores: dict[str, float]) -> bool:
+    ranked = sorted(scores.values(), reverse=True) + [0.0, 0.0]
+    return ranked[0] > 0 and ranked[0] - ranked[1] >= DECISIVE_MARGIN
 
 
 def no_recommendation(signals: Optional[dict] = None) -> Recommendation:
