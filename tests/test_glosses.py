@@ -15,7 +15,7 @@ import pytest
 
 from copyadvisor import cli
 from copyadvisor.glosses import (
-    GLOSSES_FILE, Glosses, build_glosses, choose_source, gloss_text, parse_languages, problems, segments,
+    GLOSSES_FILE, Glosses, build_glosses, choose_source, gloss_text, iter_glosses, parse_languages, problems, segments,
     text_sha256,
 )
 from copyadvisor.splitting import effective_length
@@ -392,3 +392,20 @@ def test_other_languages_are_translated_from_the_english_gloss(folders):
     entry = Glosses.open(folders.corpus, folders.index).entry(fr, "de")
     assert entry["text"] == german and entry["from_lang"] == "en" and entry["via"] == "en"
     assert report.made == 1 and report.skipped == 1  # id#000 has no English gloss: from French, the fake echoes it
+
+
+def test_every_shipped_passage_has_a_current_english_german_and_spanish_gloss():
+    """The shipped translations are keyed by the passages' text: a corpus edit that leaves them
+    stale (never shown, silently) fails here, and so does a passage left without them."""
+    from copyadvisor.config import Config
+    from copyadvisor.corpus import load_corpus
+    from copyadvisor.splitting import split_document
+
+    corpus = Config.defaults().corpus
+    passages = [p for doc in load_corpus(corpus).documents for p in split_document(doc)]
+    glosses = Glosses.open(corpus, None)
+    missing = [(p.id, lang) for p in passages for lang in ("en", "de", "es") if not glosses.has(p, lang)]
+    assert not missing
+    current = {(text_sha256(p.text)) for p in passages}
+    stale = [e["passage_id"] for e in iter_glosses(corpus / GLOSSES_FILE) if e["source_sha256"] not in current]
+    assert not stale

@@ -42,7 +42,7 @@ def answer_markup(answer: Answer) -> str:
     shown = {p["number"]: p for p in answer.passages}
     for c in answer.citations:
         passage = shown.get(c.number, {})
-        label = f"{c.lang}, machine-translated from {passage.get('original_lang')}" if passage.get("machine_translated") else c.lang
+        label = passage.get("label") or c.lang
         lines.append(f"[{c.number}] {html.escape(c.passage_id)} ({html.escape(label)}): {html.escape(c.quote)}")
     return "\n".join(lines)
 
@@ -77,9 +77,7 @@ def chat(services: Services, message: str, history: list[dict]):
 def format_passages(answer: Answer) -> str:
     parts = []
     for p in answer.passages:
-        label = f"machine-translated from {p.get('original_lang')}" if p.get("machine_translated") else p["lang"]
-        if p.get("original_lang") != p["lang"] and not p.get("machine_translated"):
-            label = f"{p['lang']} (translation in the library)"
+        label = p.get("label") or p["lang"]
         part = f"[{p['number']}] {p['passage_id']} · {label}\n{p['text']}"
         if p.get("original_lang") and p.get("original_text") and p["original_text"] != p["text"]:
             part += f"\n\nOriginal ({p['original_lang']}): {p['original_text']}"

@@ -35,7 +35,7 @@
         item.value = c.number;
         item.setAttribute("dir", "auto");
         var shown = (answer.passages || []).filter(function (p) { return p.number === c.number; })[0];
-        var label = shown && shown.machine_translated ? c.lang + ", machine-translated from " + shown.original_lang : c.lang;
+        var label = (shown && shown.label) || c.lang;
         item.textContent = c.passage_id + " (" + label + "): " + c.quote;
         if (shown && shown.original_text && shown.original_text !== shown.text) {
           var original = document.createElement("details");
