@@ -293,6 +293,7 @@ def load_house_rules(folder: Path, documents: Sequence[DocRef] = (), passages: S
                     raise HouseRuleError(name, f"rule {rule.name} is already defined by {seen[rule.id]}")
                 seen[rule.id] = name
                 rule.justification = justify(rule, documents, passages)
+                rule.check("Warm up, 1 rule.")  # the regex module's first match is slow: not in the first review
                 result.rules.append(rule)
             except HouseRuleError as problem:
                 log.warning("house rule left out: %s", problem)
@@ -349,12 +350,19 @@ def parse_rule(text: str, name: str, style: str, rule: str) -> HouseRule:
     scope = read_scope(name, data.get("scope"), notes)
     ignorecase = flag(name, data, "ignorecase")
     nonword = flag(name, data, "nonword")
+    def line_of(fragment: str) -> Optional[int]:  # where a bad regex is written, for the message
+        return next((i for i, line in enumerate(text.splitlines(), 1) if fragment and fragment in line), None)
+
+    for term in strings(name, data, "exceptions"):
+        check_regex(name, term, "exceptions", line_of(term))
     exceptions = compile_exceptions(name, strings(name, data, "exceptions"))
     swaps: list[Swap] = []
     groups: list[int] = []
     if extends == "existence":
         tokens = [t for t in strings(name, data, "tokens") if t.strip()]
         raw = "".join(strings(name, data, "raw"))
+        for token in tokens:  # (raw pieces are joined first, so they are checked together below)
+            check_regex(name, token, "tokens", line_of(token))
         if not tokens and not raw:
             raise HouseRuleError(name, "an existence rule needs 'tokens' (or 'raw')")
         source = make_regexp(ignorecase, not nonword and bool(tokens), raw, flag(name, data, "append"))
@@ -368,7 +376,7 @@ def parse_rule(text: str, name: str, style: str, rule: str) -> HouseRule:
         swaps.sort(key=lambda s: len(s.key), reverse=True)  # Vale: longest key first
         keys, number = [], 1
         for s in swaps:
-            check_regex(name, s.key, "swap key")
+            check_regex(name, s.key, "swap", line_of(s.key))
             key = CAPTURE_OPEN.sub("(?:", s.key)  # Vale makes a key's own groups non-capturing
             keys.append("(" + key + ")")
             groups.append(number)
@@ -408,11 +416,11 @@ def make_regexp(ignorecase: bool, word: bool, raw: str, append: bool) -> str:
     return "(?i)" + source if ignorecase else source
 
 
-def check_regex(name: str, source: str, what: str) -> "regex.Pattern":
+def check_regex(name: str, source: str, what: str, line: Optional[int] = None) -> "regex.Pattern":
     try:
         return regex.compile(source, regex.VERSION1)
     except regex.error as error:
-        raise HouseRuleError(name, f"'{what}': {source!r} is not a valid regular expression ({error})") from error
+        raise HouseRuleError(name, f"'{what}': {source!r} is not a valid regular expression ({error})", line) from error
 
 
 def compile_exceptions(name: str, terms: list[str]) -> Optional["regex.Pattern"]:
