@@ -297,8 +297,6 @@ def cmd_review(args: argparse.Namespace) -> int:
     else:
         reviewer = Reviewer(library_from(args))
     result = reviewer.review(raw, context=args.context)
-    for problem in getattr(reviewer.library.house_rules, "problems", None) or []:  # corpus/styles files left out
-        print(f"house rule left out: {problem}", file=sys.stderr)
     language = result.languages[0] if result.languages else "en"
     if args.json:
         if args.explain:
