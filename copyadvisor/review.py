@@ -16,7 +16,8 @@
    - ``House.<Style>.<Rule>`` (the rule's own level): the library's house rules, Vale rule
      files in ``corpus/styles/<Style>/<Rule>.yml`` (``house_rules.py``): a substitution
      suggests its swap value, an existence rule only flags. Where a house rule and a
-     built-in rule flag the same words, the house rule wins (the library decided).
+     built-in rule flag the same words, the house rule wins (the library decided), and a
+     built-in suggestion that a house rule would flag is not offered.
 4. Every finding carries a replacement with the same inflection and capitalisation, and
    the library passage that justifies it. ``revised_text`` applies them all; text outside
    the flagged spans is never changed; findings never overlap.
@@ -145,7 +146,8 @@ class Reviewer:
         hits, languages = self.find_hits(text)
         ctx = self.infer_context(text, context, languages)
         house = self.house_findings(text)
-        findings = without_overlaps(house + [f for f in self.apply_rules(text, hits, ctx) if f])
+        built_in = [f for f in self.apply_rules(text, hits, ctx) if f and not self.house_rules_flag(f.suggestion)]
+        findings = without_overlaps(house + built_in)
         findings.sort(key=lambda f: f.start)
         return Review(
             findings=findings,
@@ -215,6 +217,10 @@ class Reviewer:
         found = [house_finding(text, rule, hit) for rule, hit in self.house_rules.check(text)]
         found.sort(key=lambda f: (-SEVERITY_ORDER[f.severity], f.suggestion is None, f.start))
         return found
+
+    def house_rules_flag(self, suggestion: Optional[str]) -> bool:
+        """Whether a house rule flags ``suggestion`` (a built-in rule must not offer a word the house bans)."""
+        return bool(suggestion) and bool(self.house_rules) and bool(self.house_rules.check(suggestion))
 
     def alternative(self, text: str, hit: TermHit, want: str) -> Optional[Finding]:
         return self.finding(text, hit, want, "copyadvisor.BetterAlternative", "suggestion",
