@@ -1,12 +1,15 @@
-"""The assembled library: a config turned into an embedder, a verified index and a retriever."""
+"""The assembled library: a config turned into an embedder, a verified index and a retriever,
+plus the house rules kept beside the documents (``corpus/styles``, see ``house_rules.py``)."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Optional
 
 from .config import Config
 from .embeddings import Embedder, get_embedder
+from .house_rules import HouseRules, load_library_rules
 from .index import LoadedIndex, open_index
 from .retrieval import Retriever
 from .types import Passage, SearchResult
@@ -20,6 +23,7 @@ class Library:
     embedder: Embedder
     index: LoadedIndex
     retriever: Retriever
+    house_rules: Optional[HouseRules] = None  # None: not loaded (a Library built by hand)
 
     def search(self, query: object, k: int = 5, collapse_translations: bool = True) -> SearchResult:
         return self.retriever.search(query, k=k, collapse_translations=collapse_translations)
@@ -31,12 +35,20 @@ class Library:
         """The passages that translate ``passage_id`` in the other articles of its group."""
         return [self.index.passage(pid) for pid in self.index.passage(passage_id).parallel_ids]
 
+    def reload_house_rules(self) -> HouseRules:
+        """Read ``<corpus>/styles`` again (after a rule file is added or edited); never raises."""
+        self.house_rules = load_library_rules(self.config.corpus, self.index)
+        return self.house_rules
+
 
 def open_library(config: Config, force_rebuild: bool = False) -> Library:
-    """Load (or rebuild) everything ``config`` names; raises clear errors for a bad corpus or model."""
+    """Load (or rebuild) everything ``config`` names; raises clear errors for a bad corpus or model.
+
+    House rules never stop the library: a bad rule file is left out and listed in
+    ``library.house_rules.problems``."""
     embedder = get_embedder(config.embedder, config.threshold, config.late_interaction)
     index = open_index(config.corpus, config.index, embedder, force_rebuild=force_rebuild)
-    return Library(config, embedder, index, Retriever(index, embedder))
+    return Library(config, embedder, index, Retriever(index, embedder), load_library_rules(config.corpus, index))
 
 
 def open_generator(config: Config):

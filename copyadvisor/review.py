@@ -13,9 +13,14 @@
      context deciding between them; the minority word is flagged;
    - ``copyadvisor.BetterAlternative`` (suggestion): subscriber, member, user … fits the
      described relationship better than client/customer (every language).
+   - ``House.<Style>.<Rule>`` (the rule's own level): the library's house rules, Vale rule
+     files in ``corpus/styles/<Style>/<Rule>.yml`` (``house_rules.py``): a substitution
+     suggests its swap value, an existence rule only flags. Where a house rule and a
+     built-in rule flag the same words, the house rule wins (the library decided), and a
+     built-in suggestion that a house rule would flag is not offered.
 4. Every finding carries a replacement with the same inflection and capitalisation, and
    the library passage that justifies it. ``revised_text`` applies them all; text outside
-   the flagged spans is never changed.
+   the flagged spans is never changed; findings never overlap.
 
 A draft is data: nothing in it is executed or obeyed. Findings come from rules, not from a
 model. Optionally (``explain``) a model phrases one or two sentences per finding; it sees
@@ -32,6 +37,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Optional
 
 from .advisor import RATIONALES, SUPPORT_SEARCH_K, TERM_QUERIES, best_support, in_language, recommend
+from .house_rules import NO_RULES, HouseRule, HouseRules, RuleMatch
 from .language import detect_language
 from .lexicon import DISTINGUISHES, FINDERS, TermHit, find_terms, replacement
 from .library import Library
@@ -118,12 +124,19 @@ EXPLAIN_PROMPT = """You explain one wording suggestion to a marketing copywriter
 in one or two short sentences of plain text, using only this passage from the library:
 [1] {passage}
 The draft uses "{word}"; the suggestion is "{suggestion}", because the draft describes {why}. Cite the passage as [1]."""
+HOUSE_EXPLAIN_PROMPT = """You explain one house-style rule to a marketing copywriter, in {language}, \
+in one or two short sentences of plain text, using only this passage from the library's style guide:
+[1] {passage}
+The draft uses "{word}"; the rule says: {message} Cite the passage as [1]."""
 
 
 class Reviewer:
-    def __init__(self, library: Library, generator=None):
+    def __init__(self, library: Library, generator=None, house_rules: Optional[HouseRules] = None):
+        """``house_rules``: the rules to enforce; by default the library's own (``library.house_rules``),
+        read at each review, so rules reloaded into the library apply at once."""
         self.library = library
         self.generator = generator
+        self._house_rules = house_rules
         self._support: dict[tuple[str, str], list[SourcePassage]] = {}
         detect_language("warm up the language detector")  # loads lingua's models now, not in the first review
 
@@ -132,7 +145,9 @@ class Reviewer:
         text = validate_draft(draft)
         hits, languages = self.find_hits(text)
         ctx = self.infer_context(text, context, languages)
-        findings = [f for f in self.apply_rules(text, hits, ctx) if f]
+        house = self.house_findings(text)
+        built_in = [f for f in self.apply_rules(text, hits, ctx) if f and not self.house_rules_flag(f.suggestion)]
+        findings = without_overlaps(house + built_in)
         findings.sort(key=lambda f: f.start)
         return Review(
             findings=findings,
@@ -144,9 +159,16 @@ class Reviewer:
                 "terms_found": len(hits),
                 "findings": len(findings),
                 "warnings": sum(f.severity == "warning" for f in findings),
+                "house_findings": sum(f.rule.startswith("House.") for f in findings),
                 "elapsed_ms": round((time.perf_counter() - started) * 1000, 1),
             },
         )
+
+    @property
+    def house_rules(self) -> HouseRules:
+        if self._house_rules is not None:
+            return self._house_rules
+        return getattr(self.library, "house_rules", None) or NO_RULES
 
     # --- steps ------------------------------------------------------------------
 
@@ -189,6 +211,16 @@ class Reviewer:
                     yield self.alternative(text, hit, want)
             elif hit.term in ("client", "customer") and want in ALTERNATIVES:
                 yield self.alternative(text, hit, want)
+
+    def house_findings(self, text: str) -> list[Finding]:
+        """The house rules' findings, strictest first (then those with a fix), for :func:`without_overlaps`."""
+        found = [house_finding(text, rule, hit) for rule, hit in self.house_rules.check(text)]
+        found.sort(key=lambda f: (-SEVERITY_ORDER[f.severity], f.suggestion is None, f.start))
+        return found
+
+    def house_rules_flag(self, suggestion: Optional[str]) -> bool:
+        """Whether a house rule flags ``suggestion`` (a built-in rule must not offer a word the house bans)."""
+        return bool(suggestion) and bool(self.house_rules) and bool(self.house_rules.check(suggestion))
 
     def alternative(self, text: str, hit: TermHit, want: str) -> Optional[Finding]:
         return self.finding(text, hit, want, "copyadvisor.BetterAlternative", "suggestion",
@@ -235,9 +267,13 @@ class Reviewer:
         if self.generator is None:
             raise ReviewError("explanations need a language model")
         passage = finding.citations[0].quote if finding.citations else "(none)"
-        why = RATIONALES[relationship] if relationship else finding.rule.rsplit(".", 1)[-1]
-        prompt = EXPLAIN_PROMPT.format(language=language_name(language), passage=passage, word=finding.text,
-                                       suggestion=finding.suggestion, why=why)
+        if finding.rule.startswith("House."):
+            prompt = HOUSE_EXPLAIN_PROMPT.format(language=language_name(language), passage=passage, word=finding.text,
+                                                 message=finding.message)
+        else:
+            why = RATIONALES[relationship] if relationship else finding.rule.rsplit(".", 1)[-1]
+            prompt = EXPLAIN_PROMPT.format(language=language_name(language), passage=passage, word=finding.text,
+                                           suggestion=finding.suggestion, why=why)
         messages = [{"role": "user", "content": prompt}]
         yield from self.generator.stream(messages, max_new_tokens=max_new_tokens, stop=SentenceGuard(""))
 
@@ -255,6 +291,28 @@ def paragraphs(text: str):
     for match in re.finditer(r"[^\n]+(?:\n(?!\s*\n)[^\n]+)*", text):
         if match.group(0).strip():
             yield match.start(), match.group(0)
+
+
+def house_finding(text: str, rule: HouseRule, hit: RuleMatch) -> Finding:
+    """A house rule's match as a :class:`Finding`, cited with the passage the rule rests on."""
+    j = rule.justification
+    line = text.count("\n", 0, hit.start) + 1
+    column = hit.start - (text.rfind("\n", 0, hit.start) + 1) + 1
+    return Finding(
+        start=hit.start, end=hit.end, line=line, column=column, text=hit.text, rule=rule.id, severity=rule.level,
+        message=hit.message, suggestion=hit.suggestion, replacements=list(hit.replacements),
+        citations=[SourcePassage(j.passage_id, j.doc_id, j.lang, j.quote)] if j else [],
+    )
+
+
+def without_overlaps(findings: list[Finding]) -> list[Finding]:
+    """The findings in the order given, less any that overlaps one kept before it
+    (so the house rules, given first, win over the built-in rules on the same words)."""
+    kept: list[Finding] = []
+    for finding in findings:
+        if not any(finding.start < k.end and k.start < finding.end for k in kept):
+            kept.append(finding)
+    return kept
 
 
 def majority_term(hits: list[TermHit]) -> Optional[str]:

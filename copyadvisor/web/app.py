@@ -14,6 +14,7 @@ from pathlib import Path
 import gradio as gr
 
 from ..advisor import Turn
+from ..house_rules import overview_rows
 from ..retrieval import QueryError
 from ..review import ReviewError, validate_draft
 from ..types import Answer
@@ -121,6 +122,23 @@ def library_overview(services: Services):
     return text, rows
 
 
+HOUSE_RULE_COLUMNS = ["style", "rule", "level", "kind", "message", "justified by", "passage", "notes"]
+
+
+def house_rules_overview(services: Services, reload: bool = False):
+    """The house rules (corpus/styles) as a status line, a table and the files left out; ``reload``
+    reads the folder again, so a rule file dropped in applies to the next review."""
+    library = services.library
+    if library is None:
+        return "Loading…", [], ""
+    rules = library.reload_house_rules() if reload or library.house_rules is None else library.house_rules
+    folder = rules.folder if rules.folder is not None else "corpus/styles"
+    text = (f"**House rules**: {len(rules.rules)} from {html.escape(str(folder))}"
+            + (f" · {len(rules.problems)} rule file(s) left out (below)" if rules.problems else "")
+            + " · Vale rule files, extends: existence or substitution (docs/house-rules.md)")
+    return text, overview_rows(rules), "\n".join(str(problem) for problem in rules.problems)
+
+
 def rebuild(services: Services):
     from ..library import open_library
 
@@ -165,7 +183,14 @@ def build_app(services: Services) -> gr.Blocks:
             with gr.Row():
                 refresh = gr.Button("Refresh")
                 rebuild_button = gr.Button("Rebuild index")
+            rules_status = gr.Markdown()
+            rules_table = gr.Dataframe(headers=HOUSE_RULE_COLUMNS, label="House rules", wrap=True, interactive=False)
+            rules_problems = gr.Textbox(label="Rule files left out", lines=2, interactive=False)
+            rules_outputs = [rules_status, rules_table, rules_problems]
             refresh.click(lambda: library_overview(services), outputs=[status, table])
-            rebuild_button.click(lambda: rebuild(services), outputs=[status, table])
+            refresh.click(lambda: house_rules_overview(services, reload=True), outputs=rules_outputs)
+            rebuild_button.click(lambda: rebuild(services), outputs=[status, table]).then(
+                lambda: house_rules_overview(services, reload=True), outputs=rules_outputs)
             app.load(lambda: library_overview(services), outputs=[status, table])
+            app.load(lambda: house_rules_overview(services), outputs=rules_outputs)
     return app.queue(default_concurrency_limit=4)
