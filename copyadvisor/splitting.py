@@ -15,7 +15,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from .corpus import DATE_LINE
+from .corpus import DATE_LINE, FRONT_MATTER
 from .types import Document, Passage
 
 
@@ -57,17 +57,19 @@ class Block:
 def read_blocks(doc: Document) -> list[Block]:
     """Classify every non-blank line of ``doc``."""
     blocks: list[Block] = []
-    offset = 0
-    body_seen = False
-    for line in doc.text.splitlines(keepends=True):
+    offset = front_matter_end(doc)
+    markdown = doc.path.lower().endswith(".md")
+    body_seen = previous_blank = False
+    for line in doc.text[offset:].splitlines(keepends=True):
         line_start, offset = offset, offset + len(line)
         content = line.strip()
         if not content:
+            previous_blank = True
             continue
         start = line_start + (len(line) - len(line.lstrip()))
         end = start + len(content)
-        if not blocks and not body_seen:
-            blocks.append(Block(start, end, "title", 0))
+        if not blocks and not body_seen and (not markdown or MARKDOWN_HEADING.match(content)):
+            blocks.append(Block(start, end, "title", 0))  # in Markdown only a # line is a title
             continue
         date = DATE_LINE.match(content) if not body_seen else None
         if date:
@@ -77,10 +79,34 @@ def read_blocks(doc: Document) -> list[Block]:
             if not content:
                 continue
             start = end - len(content)
-        kind = classify_line(content)
+        kind = classify_markdown_line(content) if markdown else classify_line(content)
+        if markdown and continues(blocks, kind, previous_blank):
+            blocks[-1] = Block(blocks[-1].start, end, blocks[-1].kind, blocks[-1].index)  # a hard-wrapped line
+        else:
+            blocks.append(Block(start, end, kind, len(blocks)))
         body_seen = body_seen or kind in ("paragraph", "item")
-        blocks.append(Block(start, end, kind, len(blocks)))
+        previous_blank = False
     return blocks
+
+
+def continues(blocks: list[Block], kind: str, previous_blank: bool) -> bool:
+    """A Markdown line without a marker, right under a paragraph or list item, continues it."""
+    return kind == "paragraph" and not previous_blank and bool(blocks) and blocks[-1].kind in ("paragraph", "item")
+
+
+def classify_markdown_line(content: str) -> str:
+    """In Markdown only ``#`` lines are headings; lines are joined into paragraphs by blank lines."""
+    if BOILERPLATE.search(content):
+        return "boilerplate"
+    if MARKDOWN_HEADING.match(content):
+        return "heading"
+    return "item" if LIST_MARKER.match(content) else "paragraph"
+
+
+def front_matter_end(doc: Document) -> int:
+    """Where a Markdown document's front-matter block (``---`` ... ``---``) ends; 0 without one."""
+    match = FRONT_MATTER.match(doc.text) if doc.path.lower().endswith(".md") else None
+    return match.end() if match else 0
 
 
 def classify_line(content: str) -> str:

@@ -121,3 +121,19 @@ def test_the_bundled_articles_have_no_orphan_fragments():
         for before, passage in zip(passages, passages[1:]):
             if passage.heading == before.heading:
                 assert effective_length(passage.text) >= 150 or effective_length(before.text + passage.text) > MAX_PASSAGE, passage.id
+
+
+def test_markdown_front_matter_is_not_text_and_hard_wrapped_lines_stay_one_paragraph():
+    from copyadvisor.corpus import parse_document
+
+    raw = ("---\ntitle: Acme house style\nlang: en\n---\nHow Acme writes.\n\n## People who pay us\n\n"
+           "The people who pay Acme are members. Say \"members\",\nnever \"users\" or \"customers\": a membership\n"
+           "is an ongoing relationship.\n\n## Lists\n\n- an item that wraps\n  onto two lines\n- second\n").encode()
+    doc = parse_document("acme.md", raw, {})
+    passages = split_document(doc)
+    assert doc.title == "Acme house style"
+    assert not any("title:" in p.text or "title:" in p.heading for p in passages)
+    members = next(p for p in passages if "members" in p.text)
+    assert members.heading == "People who pay us"
+    assert " ".join(members.text.split()).endswith("a membership is an ongoing relationship.")
+    assert any(p.heading == "Lists" and "onto two lines" in p.text for p in passages)
