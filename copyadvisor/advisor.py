@@ -38,19 +38,19 @@ from .language import detect_language, language_name
 from .library import Library
 from .retrieval import validate_query
 from .splitting import effective_length, is_wide
-from .topic import TopicGate
 from .types import Answer, Citation, Hit, Passage, Recommendation
 
 log = logging.getLogger(__name__)
 
 PROMPT_PASSAGES = 3
+RELATIVE_FLOOR = 0.7  # a passage below this share of the best one's cosine only distracts the model
 FALLBACK_LANGUAGE = "en"  # passages are shown in it when there is nothing in the asker's language
 SEARCH_K = 6
 PASSAGE_BUDGET = 520  # per passage, in effective_length units (CJK counts double)
 HISTORY_WEIGHT = 0.5
+SITUATION_CUES = 2.0  # cue weight that makes a question without an audience word about one
 DECISIVE_MARGIN = 0.25  # the best term's cue score must lead the next by this much
 SUPPORT_SEARCH_K = 20
-TOPIC_MARGIN = 0.05  # questions without an audience word must be this much closer to on-topic prototypes
 MAX_MODEL_SENTENCES = 3
 CITATION = re.compile(r"\[(\s*\d+(?:\s*[,;]\s*\d+)*\s*)\]")
 SENTENCE_SPLIT = re.compile(r"(?<=[.!?。！？؟])\s*")
@@ -178,8 +178,6 @@ class Advisor:
         self.generator = generator
         self.max_new_tokens = max_new_tokens
         self.glosses = glosses if glosses is not None else open_glosses(library)
-        self.topic = TopicGate.for_retrieval(library.embedder)
-        self.topic.prototypes  # embedded now, not during the first question
         detect_language("warm up the language detector")  # builds lingua's models now, not on the first question
         self._reviewer = None
         self.intent_of = IntentClassifier(library.embedder)
@@ -203,7 +201,7 @@ class Advisor:
         history = history or []
         prepared = self.prepare(question, history)
         if prepared.decline_reason:
-            text = message("decline", prepared.language)
+            text = message("decline", prepared.language, topics=self.topics(prepared.language))
             yield text
             yield self.finish(prepared, text, [], started, time.perf_counter())
             return
@@ -236,28 +234,46 @@ class Advisor:
             prepared.decline_reason = "out_of_scope" if clean.strip() else "injection"
             return prepared
         context = " ".join(earlier)
-        if not self.on_topic(clean) and not (earlier and self.on_topic(f"{earlier[-1]} {clean}")):
-            prepared.decline_reason = "not_covered"
-            return prepared
-        prepared.intent = classify(clean, earlier, self.intent_of)
-        if wants_verdict(prepared.intent):
-            prepared.recommendation = recommend(clean, context)
-        if prepared.intent == "rewrite":
-            prepared.rewrite = self.rewrite(clean, prepared.recommendation)
         started = time.perf_counter()
         follow_up = earlier and is_follow_up(clean)
         query = f"{earlier[-1]} {clean}" if follow_up else clean
         result = self.library.search(query, k=SEARCH_K)
         prepared.retrieval_ms = (time.perf_counter() - started) * 1000
-        prepared.hits = self.with_support(result.hits, prepared.recommendation.term)
-        prepared.evidence = self.choose_evidence(prepared.hits, language, keep_first=prepared.recommendation.term is not None)
+        if not (result.relevant or AUDIENCE.search(query)):
+            prepared.decline_reason = "not_covered"
+            return prepared
+        prepared.intent = classify(clean, earlier, self.intent_of)
+        if wants_verdict(prepared.intent) and not names_an_audience(query):
+            prepared.intent = "general"  # "should we use the Oxford comma?" is not about what to call people
+        if wants_verdict(prepared.intent):
+            prepared.recommendation = recommend(clean, context)
+        if prepared.intent == "rewrite":
+            prepared.rewrite = self.rewrite(clean, prepared.recommendation)
+        hits = self.with_house_rules(clean, result.hits)
+        prepared.hits = self.with_support(hits, prepared.recommendation.term)
+        prepared.evidence = self.choose_evidence(prepared.hits, language)
         return prepared
 
-    def on_topic(self, question: str) -> bool:
-        """Names an audience, or is close to the on-topic prototypes."""
-        if AUDIENCE.search(question):
-            return True
-        return self.topic.margin(question) >= TOPIC_MARGIN or bool(score_terms(question)[0]) and self.topic.margin(question) >= 0
+    def topics(self, language: str) -> str:
+        topics = self.library.topics(language) if hasattr(self.library, "topics") else []
+        return "; ".join(f"“{title}”" for title in topics) or "-"
+
+    def with_house_rules(self, question: str, hits: list[Hit]) -> list[Hit]:
+        """The hits, the passages that justify the library's house rules the question touches first."""
+        rules = getattr(self.library, "house_rules", None)
+        if rules is None:
+            return hits
+        first = []
+        for relevant in rules.relevant(question):
+            justification = relevant.passage
+            if justification is None or any(h.passage.id == justification.passage_id for h in first):
+                continue
+            try:
+                passage = self.library.passage(justification.passage_id)
+            except KeyError:
+                continue
+            first.append(next((h for h in hits if h.passage.id == passage.id), None) or Hit(passage, 1.0, 1.0, 0.0, 0))
+        return first + [h for h in hits if h.passage.id not in {f.passage.id for f in first}]
 
     def with_support(self, hits: list[Hit], term: Optional[str]) -> list[Hit]:
         """The hits, the one supporting the recommended term first (searched for when missing)."""
@@ -271,13 +287,15 @@ class Advisor:
             return hits
         return [support, *[h for h in hits if h.passage.id != support.passage.id]]
 
-    def choose_evidence(self, hits: list[Hit], language: str, keep_first: bool) -> list[Evidence]:
-        """The best PROMPT_PASSAGES hits, those that can be shown in the asker's language first
-        (in rank order within each group); the supporting passage of a verdict stays first."""
-        shown = [self.evidence(0, hit, language) for hit in hits]
-        head = shown[:1] if keep_first else []
-        rest = sorted(shown[len(head):], key=lambda e: e.lang != language)  # stable: rank order within each group
-        chosen = (head + rest)[:PROMPT_PASSAGES]
+    def choose_evidence(self, hits: list[Hit], language: str, keep_first: bool = True) -> list[Evidence]:
+        """The best PROMPT_PASSAGES hits: the first (the best match, or the passage supporting a
+        verdict) stays first; of the others, those nearly as close to the question as the best
+        one, the ones that can be shown in the asker's language first (in rank order)."""
+        head, rest = hits[:1], hits[1:]
+        best = max((h.dense_score for h in rest[:PROMPT_PASSAGES + 2]), default=0.0)  # the head may be a rule's or a verdict's passage
+        rest = [h for h in rest if h.dense_score >= RELATIVE_FLOOR * best]
+        shown = [self.evidence(0, hit, language) for hit in head + rest]
+        chosen = (shown[:1] + sorted(shown[1:], key=lambda e: e.lang != language))[:PROMPT_PASSAGES]
         for number, e in enumerate(chosen, 1):
             e.number = number
         return chosen
@@ -431,6 +449,12 @@ def classify(question: str, earlier: list[str], nearest: Optional[Callable[[str]
     if found:
         return found
     return nearest(question) if nearest else "difference"
+
+
+def names_an_audience(text: str) -> bool:
+    """Whether ``text`` is about what to call people: an audience word, or a situation described
+    with several cues ("a small architecture studio working with families for months")."""
+    return bool(AUDIENCE.search(text)) or sum(score_terms(text)[0].values()) >= SITUATION_CUES
 
 
 def wants_verdict(intent: str) -> bool:

@@ -111,7 +111,17 @@ def parse_document(name: str, raw: bytes, metadata: dict) -> Document:
         published=published,
         translation_of=metadata.get("translation_of"),
         sha256=hashlib.sha256(raw).hexdigest(),
+        titles=read_titles(name, metadata.get("titles")),
     )
+
+
+def read_titles(name: str, titles) -> dict[str, str]:
+    """The catalog's ``titles = { en = "...", de = "..." }``: the title in other languages."""
+    if titles is None:
+        return {}
+    if not isinstance(titles, dict) or not all(isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in titles.items()):
+        raise CorpusError(f"{name}: titles must be a table of language = \"title\"")
+    return {lang.lower(): title.strip() for lang, title in titles.items()}
 
 
 def decode_text(name: str, raw: bytes) -> str:

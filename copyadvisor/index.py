@@ -209,7 +209,8 @@ def build_index(snapshot: CorpusSnapshot, embedder: Embedder, index_dir: Path, e
         "count": len(passages),
         "gloss_vectors": len(gloss_vectors.vectors) if gloss_vectors is not None else 0,
         "documents": [
-            {"id": d.id, "path": d.path, "lang": d.lang, "title": d.title, "sha256": d.sha256}
+            {"id": d.id, "path": d.path, "lang": d.lang, "title": d.title, "sha256": d.sha256,
+             "translation_of": d.translation_of, "titles": d.titles}
             for d in snapshot.documents
         ],
         "skipped": snapshot.skipped,

@@ -31,6 +31,20 @@ class Library:
     def passage(self, passage_id: str) -> Passage:
         return self.index.passage(passage_id)
 
+    def topics(self, language: str) -> list[str]:
+        """One title per document (translations of one original count once), in ``language``
+        where the library has it (the document's own title or its catalog ``titles``), else English."""
+        groups: dict[str, list[dict]] = {}
+        for doc in self.index.manifest.get("documents", []):
+            groups.setdefault(doc.get("translation_of") or doc["id"], []).append(doc)
+        topics = []
+        for docs in groups.values():
+            titles = {doc["lang"]: doc["title"] for doc in docs}
+            for doc in docs:
+                titles = {**(doc.get("titles") or {}), **titles}
+            topics.append(titles.get(language) or titles.get("en") or docs[0]["title"])
+        return topics
+
     def parallels(self, passage_id: str) -> list[Passage]:
         """The passages that translate ``passage_id`` in the other articles of its group."""
         return [self.index.passage(pid) for pid in self.index.passage(passage_id).parallel_ids]

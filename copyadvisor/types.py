@@ -20,6 +20,7 @@ class Document:
     published: Optional[str] = None  # ISO date
     translation_of: Optional[str] = None  # documents sharing this are translations of one original
     sha256: str = ""
+    titles: dict[str, str] = field(default_factory=dict)  # the title in other languages (catalog ``titles``)
 
 
 @dataclass
