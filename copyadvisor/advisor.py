@@ -52,6 +52,8 @@ SITUATION_CUES = 2.0  # cue weight that makes a question without an audience wor
 DECISIVE_MARGIN = 0.25  # the best term's cue score must lead the next by this much
 SUPPORT_SEARCH_K = 20
 MAX_MODEL_SENTENCES = 3
+QUOTED_SENTENCES = 2  # sentences quoted when the model's text could not be used
+INTENT_BONUS = 0.1  # cosine added to a quotable sentence worded like the kind of question ("comes from")
 CITATION = re.compile(r"\[(\s*\d+(?:\s*[,;]\s*\d+)*\s*)\]")
 SENTENCE_SPLIT = re.compile(r"(?<=[.!?。！？؟])\s*")
 CITED_END = re.compile(r"([.!?。！？؟])\s*((?:\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\]\s*)+)")
@@ -351,7 +353,7 @@ class Advisor:
                 kept += 1
                 yield (" " if (opening or kept > 1) and joiner(language) else "") + sentence
         if not kept:
-            quote = quote_answer(prepared)
+            quote = quote_answer(prepared, self.similarity)
             if quote:
                 yield (" " if opening and joiner(language) else "") + quote
 
@@ -784,21 +786,49 @@ def clean_sentence(sentence: str) -> str:
     return " ".join(sentence.split())
 
 
-def quote_answer(prepared: Prepared) -> str:
-    """The passages' own sentences that best match the question, labelled as a quote.
+def quote_answer(prepared: Prepared, similarity: Optional[Callable[[str, str], float]] = None) -> str:
+    """The passages' own sentences that best answer the question, labelled as a quote.
 
-    Passages in the asker's language come first; a passage in another language is quoted
-    only when there is nothing else (its language is then shown in the sources)."""
-    wanted = content_words(prepared.clean_question or prepared.question)
-    ranked = sorted(prepared.evidence, key=lambda e: (e.lang != prepared.language, e.number))
-    for e in ranked:
-        sentences = [s.strip() for s in SENTENCE_SPLIT.split(e.text) if len(words_of(s)) >= 4 or effective_length(s) >= 20]
-        if not sentences:
-            continue
-        best = sorted(range(len(sentences)), key=lambda i: (-len(content_words(sentences[i]) & wanted), i))[:2]
-        quoted = (" " if joiner(e.lang) else "").join(sentences[i] for i in sorted(best)).strip()
-        return f"{message('quote', prepared.language)} “{quoted}” [{e.number}]"
-    return ""
+    Sentences of the passages shown in the asker's language compete (all passages when none
+    is), alone or with the sentence before them ("... the word itself comes from the Latin"
+    needs its antecedent); the closest to the question (cosine with ``similarity``, else
+    shared words; a sentence worded like the kind of question gets a bonus) are quoted, at
+    most QUOTED_SENTENCES, in their passages' order, each with its citation."""
+    question = prepared.clean_question or prepared.question
+    wanted = content_words(question)
+    patterns = dict(intents()[0]).get(prepared.intent, [])
+    local = [e for e in prepared.evidence if e.lang == prepared.language] or prepared.evidence
+    units = []  # (evidence, first sentence, last sentence, sentences)
+    for e in local:
+        sentences = quotable_sentences(e.text)
+        units += [(e, i, i, sentences) for i in range(len(sentences))]
+        units += [(e, i - 1, i, sentences) for i in range(1, len(sentences))]
+    if not units:
+        return ""
+
+    def closeness(unit) -> tuple:
+        e, first, last, sentences = unit
+        text = " ".join(sentences[first : last + 1])
+        overlap = len(content_words(text) & wanted)
+        on_kind = INTENT_BONUS if any(p.search(sentences[last]) for p in patterns) else 0.0  # "comes from" for an origin question
+        return (-((similarity(question, text) if similarity else overlap) + on_kind), -overlap, last - first, e.number, first)
+
+    chosen: list[tuple] = []
+    for unit in sorted(units, key=closeness):
+        taken = sum(last - first + 1 for _, first, last, _ in chosen)
+        overlaps = any(u[0] is unit[0] and unit[1] <= u[2] and u[1] <= unit[2] for u in chosen)
+        if not overlaps and taken + unit[2] - unit[1] + 1 <= QUOTED_SENTENCES:
+            chosen.append(unit)
+        if taken >= QUOTED_SENTENCES:
+            break
+    space = " " if joiner(prepared.language) else ""
+    quoted = space.join(f"“{space.join(sentences[first : last + 1])}” [{e.number}]"
+                        for e, first, last, sentences in sorted(chosen, key=lambda u: (u[0].number, u[1])))
+    return f"{message('quote', prepared.language)} {quoted}"
+
+
+def quotable_sentences(text: str) -> list[str]:
+    return [s.strip() for s in SENTENCE_SPLIT.split(text) if len(words_of(s)) >= 4 or effective_length(s) >= 20]
 
 
 # --- citations -------------------------------------------------------------------

@@ -50,6 +50,7 @@ class Expectation:
     expect_term: Optional[str] = None  # a term label, "depends", or None when no verdict is asked
     decline: bool = False
     history_text: str = ""
+    cite_doc: Optional[str] = None  # the document (id) a right answer cites, e.g. a house style guide
 
 
 def plain(text: str) -> str:
@@ -263,6 +264,13 @@ def claims_with_citations(text: str) -> list[str]:
     return merged
 
 
+def check_cited_document(answer: Answer, expected: Expectation) -> Check:
+    """The answer cites a passage of the document the question is about."""
+    cited = {c.passage_id.split("#")[0] for c in answer.citations}
+    ok = expected.cite_doc is None or expected.cite_doc in cited
+    return Check("cited_doc", ok, "" if ok else f"cites {sorted(cited) or 'nothing'}, not {expected.cite_doc}")
+
+
 def check_answer(answer: Answer, expected: Expectation, instructions: list[str],
                  similarity: Optional[Callable[[str, str], float]] = None, threshold: float = 0.0) -> list[Check]:
     """All checks; a declined out-of-scope question needs only to be declined (and not echo)."""
@@ -273,4 +281,5 @@ def check_answer(answer: Answer, expected: Expectation, instructions: list[str],
         check_facts(answer, expected), check_must_not(answer, expected), check_numbers(answer, expected),
         check_language(answer, expected), check_verdict(answer, expected), check_foreign_words(answer, expected),
         check_citations(answer, expected, similarity, threshold), check_length(answer, expected),
+        check_cited_document(answer, expected),
     ]

@@ -5,7 +5,10 @@ Sets are JSON Lines under ``eval/`` (``answers-dev.jsonl``, the development half
 
     {"id", "lang", "intent", "question", "history": [{"role", "content"}],
      "facts": [{"name", "any": [regex, ...]}], "must_not": [regex, ...],
-     "expect_term": "client" | ... | "depends" | null, "decline": bool}
+     "expect_term": "client" | ... | "depends" | null, "decline": bool, "cite_doc": doc id (optional)}
+
+``answers-house.jsonl`` asks about a house style guide that is not shipped: it is run on a
+scratch library, the shipped corpus plus ``eval/house/`` (``--with-documents eval/house``).
 
 Every answer goes through :mod:`answer_checks`; the summary gives pass rates per intent
 and per language, and the report (Markdown) shows every question with its answer, the
@@ -30,8 +33,11 @@ from .types import Answer
 
 DEV_SET = PROJECT_ROOT / "eval" / "answers-dev.jsonl"
 HOLDOUT_SET = PROJECT_ROOT / "eval" / "answers-holdout.jsonl"
+HOUSE_SET = PROJECT_ROOT / "eval" / "answers-house.jsonl"
+HOUSE_HOLDOUT_SET = PROJECT_ROOT / "eval" / "answers-house-holdout.jsonl"
+HOUSE_DOCUMENTS = PROJECT_ROOT / "eval" / "house"  # a house style guide and its rules, added to a scratch library
 DEFAULT_SETS = [DEV_SET]
-INTENTS = ("difference", "origin", "why", "examples", "alternative", "rewrite", "verdict", "followup", "out_of_scope")
+INTENTS = ("difference", "origin", "why", "examples", "alternative", "rewrite", "verdict", "followup", "out_of_scope", "house_style")
 # The cosine (the library's embedder) above which a sentence counts as saying what a passage says, when
 # they share too few words (another language): see advisor.SUPPORT_SIMILARITY for the calibration.
 CITATION_SIMILARITY = 0.55
@@ -69,7 +75,7 @@ def load_items(path: Path) -> list[Item]:
             facts=[(f["name"], [re.compile(p, re.IGNORECASE) for p in f["any"]]) for f in row.get("facts", [])],
             must_not=[re.compile(p, re.IGNORECASE) for p in row.get("must_not", [])],
             expect_term=row.get("expect_term"), decline=bool(row.get("decline")),
-            history_text=" ".join(t.content for t in history),
+            history_text=" ".join(t.content for t in history), cite_doc=row.get("cite_doc"),
         )
         return Item(row["id"], expected, history)
 
@@ -91,12 +97,38 @@ def run(advisor: Advisor, items: list[Item], progress=None) -> list[Result]:
     return results
 
 
+def with_documents(config, folder: Path):
+    """``config`` pointed at a scratch library: its corpus plus the documents (and ``styles/``)
+    in ``folder``, copied to a cache folder named by their contents and indexed there, so the
+    shipped corpus and index are never touched and a second run reuses the index."""
+    import hashlib
+    import shutil
+    from dataclasses import replace
+
+    from .model_cache import cache_dir
+
+    sources = [Path(config.corpus), Path(folder)]
+    digest = hashlib.sha256()
+    for source in sources:
+        for path in sorted(p for p in source.rglob("*") if p.is_file() and ".trash" not in p.parts):
+            digest.update(str(path.relative_to(source)).encode() + b"\0" + path.read_bytes())
+    scratch = cache_dir() / "scratch-libraries" / digest.hexdigest()[:16]
+    corpus = scratch / "corpus"
+    if not corpus.is_dir():
+        staging = scratch / "corpus.partial"
+        shutil.rmtree(staging, ignore_errors=True)
+        for source in sources:
+            shutil.copytree(source, staging, dirs_exist_ok=True)
+        staging.rename(corpus)
+    return replace(config, corpus=corpus, index=scratch / "index")
+
+
 # --- figures ---------------------------------------------------------------------------
 
 
 def rates(results: list[Result]) -> dict:
     row = {"questions": len(results), "pass": sum(r.passed for r in results) / len(results)}
-    for name in ("facts", "echo", "numbers", "language", "verdict", "foreign_words", "citations", "decline"):
+    for name in ("facts", "echo", "numbers", "language", "verdict", "foreign_words", "citations", "decline", "cited_doc"):
         judged = [c for r in results for c in r.checks if c.name == name]
         if judged:
             row[name] = sum(c.passed for c in judged) / len(judged)
@@ -118,7 +150,7 @@ def summarise(results: list[Result]) -> dict:
     }
 
 
-COLUMNS = ["questions", "pass", "facts", "echo", "numbers", "language", "verdict", "foreign_words", "citations", "decline"]
+COLUMNS = ["questions", "pass", "facts", "echo", "numbers", "language", "verdict", "foreign_words", "citations", "decline", "cited_doc"]
 
 
 def format_summary(summary: dict) -> str:

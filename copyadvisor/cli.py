@@ -87,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--scenarios", action="append",
                           help="answer set; repeat for several (default: eval/answers-dev.jsonl; add eval/answers-holdout.jsonl for the held-out half)")
     evaluate.add_argument("--report-dir", help="where the Markdown reports go (default: eval/reports/)")
+    evaluate.add_argument("--with-documents", metavar="FOLDER",
+                          help="answer from a scratch library: the corpus plus FOLDER's documents and styles/ (e.g. eval/house for eval/answers-house.jsonl)")
     evaluate.add_argument("--drafts", help="review draft file (default: eval/review.jsonl)")
     evaluate.add_argument("--json", action="store_true")
     evaluate.add_argument("--show-failures", action="store_true")
@@ -157,6 +159,10 @@ def advisor_from(args: argparse.Namespace):
     from .library import open_generator
 
     config = config_from(args)
+    if getattr(args, "with_documents", None):
+        from .answer_eval import with_documents
+
+        config = with_documents(config, args.with_documents)
     library = open_library(config)
     return Advisor(library, open_generator(config))
 

@@ -230,3 +230,41 @@ def test_html_from_the_model_stays_plain_text_in_the_answer(library):
     answer = Advisor(library, ScriptedGenerator("<b>Clients</b> stay for the long term with a law firm [1].")).ask(
         "Law firm: client or customer?")
     assert answer.to_dict()["text"] == answer.text  # interfaces escape it when they render (see web tests)
+
+
+def test_a_decline_lists_what_the_library_holds_in_the_asker_language(library):
+    english = Advisor(library, None).ask("How do I fix a flat bicycle tyre?")
+    french = Advisor(library, None).ask("Comment réparer un pneu de vélo crevé ?")
+    assert english.declined and "Client vs customer: what is the real difference?" in english.text
+    assert french.declined and "Client vs Client – quelle est vraiment la différence ?" in french.text
+    assert "Client ou acheteur : quelle est la différence ?" in french.text  # the Polish article's title, in French
+
+
+@pytest.mark.parametrize(
+    "question, about_audience",
+    [
+        ("Should our copy use the Oxford comma?", False),
+        ("How should I write the number seven?", False),
+        ("Client or customer for our bakery?", True),
+        ("We are a small architecture studio working with each family for months on a tailored project.", True),
+    ],
+)
+def test_only_a_question_about_what_to_call_people_gets_a_verdict(question, about_audience):
+    from copyadvisor.advisor import names_an_audience
+
+    assert names_an_audience(question) is about_audience
+
+
+def test_the_quote_is_the_sentences_closest_to_the_question(library):
+    answer = Advisor(library, None).ask("Where does the word customer come from?")
+    assert answer.text.startswith("From the library:")
+    assert "Latin" in answer.text and answer.citations
+
+
+def test_passages_are_shown_from_the_shipped_translations_labelled_as_such(library):
+    answer = Advisor(library, None).ask("What is the difference between a client and a customer?")
+    shown = answer.passages
+    assert all(p["lang"] == "en" for p in shown)
+    translated = [p for p in shown if p["machine_translated"]]
+    assert translated and all(p["label"].startswith("en, machine-translated from ") for p in translated)
+    assert all(p["original_text"] != p["text"] for p in translated)

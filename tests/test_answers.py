@@ -64,3 +64,20 @@ def test_cli_ask_json_and_stdin(tmp_path):
     rows = [json.loads(line) for line in batch.stdout.decode().splitlines()]
     assert len(rows) == 2
     assert rows[0]["declined"] and rows[1]["language"] == "id" and rows[1]["recommendation"]["term"] == "client"
+
+
+def test_questions_about_an_added_house_style_guide_are_answered_from_it_and_cited():
+    """eval/house (a style guide and its Vale rules, not shipped) added to a scratch copy of the
+    library: its questions are answered, not declined, and cite the guide; off-topic is declined."""
+    from copyadvisor.answer_eval import HOUSE_DOCUMENTS, HOUSE_SET, with_documents
+    from copyadvisor.config import load_config
+    from copyadvisor.generation import get_generator
+    from copyadvisor.library import open_library
+
+    library = open_library(with_documents(load_config({"corpus": str(CORPUS)}), HOUSE_DOCUMENTS))
+    results = run(Advisor(library, get_generator("bundled", "int8")), load_items(HOUSE_SET))
+    house = [r for r in results if not r.item.expected.decline]
+    assert house and not [r.item.id for r in house if r.answer.declined]
+    uncited = [r.item.id for r in house if not all(c.passed for c in r.checks if c.name == "cited_doc")]
+    assert len(uncited) <= 1, uncited
+    assert all(r.answer.declined for r in results if r.item.expected.decline)

@@ -1,6 +1,6 @@
 """House rules: Vale rule files beside the library's documents, enforced by the reviewer.
 
-The sample style guide and its rules are in tests/data/house (not in the shipped corpus):
+The sample style guide and its rules are in eval/house (not in the shipped corpus):
 acme-style.md and styles/Acme/{Members,Jargon,Numbers,OxfordComma}.yml.
 """
 
@@ -18,7 +18,7 @@ from copyadvisor.house_rules import (HouseRuleError, load_corpus_rules, load_hou
                                      relevant_house_rules)
 from copyadvisor.review import Reviewer
 
-HOUSE = Path(__file__).resolve().parent / "data" / "house"
+HOUSE = Path(__file__).resolve().parent.parent / "eval" / "house"
 DRAFT = "Our users love Acme.\n\nWe leverage synergy to serve every customer."
 
 
