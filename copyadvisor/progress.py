@@ -45,7 +45,9 @@ class Task:
 
     def update(self, stage: str, done: float, total: float | None, now: float) -> None:
         if stage != self.stage:
-            if self.stage != "waiting":
+            if self.stage == "waiting":
+                self.started = now  # a task that waited for another (sequential loading) starts now
+            else:
                 self.stages[self.stage] = round(now - self.stage_started, 2)
             self.stage, self.stage_started, self.rate_from = stage, now, None
         self.done, self.total = done, total
@@ -110,8 +112,8 @@ class LoadingProgress:
 
     def snapshot(self, language: str = "en", ready: bool = False) -> dict:
         """The JSON ``/healthz`` returns under ``loading``: the stage holding readiness up (the
-        unfinished task with the most, or an unknown, time left), its percent and estimate, and
-        every task. ``ready`` says the services are ready however they were loaded."""
+        running task with the most, or an unknown, time left in its stage), its percent and
+        estimate, and every task (a task not started yet is at stage ``waiting``). ``ready`` says the services are ready however they were loaded."""
         now = self.clock()
         with self.lock:
             tasks = [self.task_entry(t, now, language) for t in self.tasks.values()]
@@ -122,7 +124,7 @@ class LoadingProgress:
         if self.ready_after is not None or ready:
             return {"stage": "ready", "message": text("ready", language), "percent": 100.0, "eta_s": 0,
                     "estimate": "", "ready_after_s": self.ready_after, **body}
-        running = [t for t in tasks if not t["finished"]]
+        running = [t for t in tasks if not t["finished"] and t["stage"] != "waiting"]  # waiting: not started
         if not running:
             return {"stage": "starting", "message": text("starting", language), "percent": None, "eta_s": None,
                     "estimate": text("no_estimate", language), **body}
@@ -138,7 +140,7 @@ class LoadingProgress:
             "message": text(task.stage, language),
             "percent": task.percent(),
             "eta_s": None if eta is None else math.ceil(eta),
-            "estimate": estimate_text(eta, language) if task.finished is None else "",
+            "estimate": estimate_text(eta, language) if task.finished is None and task.stage != "waiting" else "",
             "done": task.done if task.total else None,
             "total": task.total,
             "stage_elapsed_s": round(now - task.stage_started, 1),

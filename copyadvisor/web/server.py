@@ -38,7 +38,7 @@ def widget_headers(config: Config) -> dict:
 def loading_page(services: Services, language: str) -> str:
     """``static/loading.html`` in ``language`` (messages.toml's [loading]), showing the progress so far."""
     loading = services.health(language)["loading"]
-    names = {"index": text("index_task", language), "model": text("model_task", language)}
+    names = {task: text(f"{task}_task", language) for task in ("index", "model", "languages")}
     values = {"lang": language, "title": text("title", language), "explain": text("explain", language),
               "no_script": text("no_script", language), "stage": loading["message"], "estimate": loading["estimate"],
               "names": json.dumps(names, ensure_ascii=False)}
