@@ -254,7 +254,7 @@ def bundled_model_dir(model: BundledModel = QWEN_CODER_05B, progress=None) -> Pa
 def resolve_model(source: str, progress=None) -> Path | str:
     bundled = bundled_model(source)
     if bundled is not None:
-        return bundled_model_dir(bundled, progress)
+        return bundled_model_dir(bundled, progress) if progress else bundled_model_dir(bundled)  # the call as before without one
     path = Path(source).expanduser()
     if path.exists():
         if not (path / "config.json").exists():

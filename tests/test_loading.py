@@ -17,6 +17,7 @@ from copyadvisor.progress import LoadingProgress, counting_iterations
 from copyadvisor.web.server import create_app
 from copyadvisor.web.services import Services
 from conftest import CORPUS
+from test_model_cache import fake_model  # noqa: F401 (a fixture)
 from test_web import start
 
 
@@ -159,3 +160,26 @@ def test_a_failed_load_is_reported(tmp_path):
     assert health["status"] == "error" and health["loading"]["stage"] == "failed"
     assert health["loading"]["estimate"] == services.error
     assert services.progress.retry_after() == 30
+
+
+def test_joining_the_model_reports_bytes(fake_model):
+    from copyadvisor.model_cache import assemble_gguf
+
+    model, whole = fake_model
+    heard = []
+    assemble_gguf(model, progress=lambda *a: heard.append(a))
+    assert heard[-1] == ("join_model", len(whole), len(whole))  # one report per block (each part here is one)
+    assert [done for _, done, _ in heard] == sorted(done for _, done, _ in heard) and len(heard) == 3
+
+
+def test_building_an_index_reports_texts_embedded(small_corpus, tmp_path, embedder):
+    from copyadvisor.index import open_index
+
+    heard = []
+    open_index(small_corpus, tmp_path / "index", embedder, progress=lambda *a: heard.append(a))
+    assert heard[0] == ("check_index", 0, None)
+    builds = [(done, total) for stage, done, total in heard if stage == "build_index"]
+    assert builds[0][0] == 0 and builds[-1][0] == builds[-1][1] > 0  # every text counted, latent pass included
+    heard.clear()
+    open_index(small_corpus, tmp_path / "index", embedder, progress=lambda *a: heard.append(a))
+    assert heard == [("check_index", 0, None)]  # up to date: nothing built
