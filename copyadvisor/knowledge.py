@@ -73,16 +73,14 @@ LOADING_REQUIRED = ("starting", "ready", "failed", "unknown_stage", "no_estimate
 
 @lru_cache(maxsize=1)
 def loading_messages() -> dict[str, dict[str, str]]:
-    """``data/messages.toml``'s ``[loading]`` table: key (a loading stage or a phrase of the
-    loading page) -> language -> text; every entry has ``en``."""
-    table = read_toml("messages.toml").get("loading")
-    path = DATA / "messages.toml"
-    if not isinstance(table, dict):
-        raise KnowledgeError(f"{path}: no [loading.<key>] tables")
+    """``data/loading.toml``: key (a loading stage or a phrase of the loading page) ->
+    language -> text; every entry has ``en``."""
+    table = read_toml("loading.toml")
+    path = DATA / "loading.toml"
     for key, entry in table.items():
         if not isinstance(entry, dict) or not isinstance(entry.get("en"), str):
-            raise KnowledgeError(f"{path}: [loading.{key}] needs an en string")
+            raise KnowledgeError(f"{path}: [{key}] needs an en string")
     missing = [key for key in LOADING_REQUIRED if key not in table]
     if missing:
-        raise KnowledgeError(f"{path}: [loading] lacks {', '.join(missing)}")
+        raise KnowledgeError(f"{path}: lacks {', '.join(f'[{key}]' for key in missing)}")
     return table

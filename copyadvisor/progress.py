@@ -1,8 +1,8 @@
 """How far loading has got, as data: for ``/healthz``, the loading page and ``Retry-After``.
 
 Code that takes long accepts an optional ``progress`` callback and calls it as
-``progress(stage, done, total)``: ``stage`` is a key of the ``[loading]`` table in
-``data/messages.toml`` (what the user reads), ``done`` and ``total`` count whatever the
+``progress(stage, done, total)``: ``stage`` is the name of a table in
+``data/loading.toml`` (what the user reads), ``done`` and ``total`` count whatever the
 stage measures (passages embedded, bytes joined, tensors converted, layers loaded);
 ``total=None`` means the stage has no measure, so no percent and no estimate are shown.
 

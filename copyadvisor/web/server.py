@@ -36,7 +36,7 @@ def widget_headers(config: Config) -> dict:
 
 
 def loading_page(services: Services, language: str) -> str:
-    """``static/loading.html`` in ``language`` (messages.toml's [loading]), showing the progress so far."""
+    """``static/loading.html`` in ``language`` (data/loading.toml), showing the progress so far."""
     loading = services.health(language)["loading"]
     names = {task: text(f"{task}_task", language) for task in ("index", "model", "languages")}
     values = {"lang": language, "title": text("title", language), "explain": text("explain", language),
