@@ -56,8 +56,8 @@ class Services:
         the index is in.
 
         With ``parallel``, two threads, balanced: the index thread loads the embedder, checks
-        (or builds) the index and prepares the advisor (it embeds the topic and intent
-        examples); the model thread loads the model, then lingua's language models (needed by
+        (or builds) the index and prepares the advisor (it embeds the intent example
+        questions); the model thread loads the model, then lingua's language models (needed by
         advisor and reviewer, independent of the rest)."""
         progress = {name: self.progress.callback(name) for name in ("languages", "index", "model")}
         made: dict = {}
