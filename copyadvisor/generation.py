@@ -51,15 +51,18 @@ class TransformersGenerator:
     source: str = BUNDLED
     quantization: str = "int8"
     loaded: LoadedModel | None = None
+    progress: Optional[Callable] = field(default=None, repr=False, compare=False)  # see progress.py
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
         if self.loaded is None:
             try:
-                self.loaded = load_model(self.source, self.quantization)
+                self.loaded = load_model(self.source, self.quantization, progress=self.progress)
             except ModelError as error:
                 raise GenerationError(str(error)) from error
         self.id = f"transformers:{self.source}:{self.quantization}"
+        if self.progress:
+            self.progress("warm_up", 0, None)
         self.warm_up()
 
     def warm_up(self) -> None:
@@ -178,7 +181,8 @@ def parse_sse(lines: Iterator[str]) -> Iterator[str]:
                 yield content
 
 
-def get_generator(spec: str = BUNDLED, quantization: str = "int8", base_url: str | None = None, api_key: str | None = None) -> Generator:
+def get_generator(spec: str = BUNDLED, quantization: str = "int8", base_url: str | None = None, api_key: str | None = None,
+                  progress: Optional[Callable] = None) -> Generator:
     """A bundled model (``bundled``, ``qwen2.5-coder-1.5b`` ...), a model directory or hub id
     (transformers), or ``openai:<model>`` with ``base_url``."""
     if spec.startswith("openai:"):
@@ -186,6 +190,6 @@ def get_generator(spec: str = BUNDLED, quantization: str = "int8", base_url: str
             raise GenerationError("the openai back end needs a base URL (--llm-url or COPYADVISOR_LLM_URL)")
         return OpenAIGenerator(base_url=base_url, model=spec.split(":", 1)[1], api_key=api_key)
     started = time.perf_counter()
-    generator = TransformersGenerator(source=spec, quantization=quantization)
+    generator = TransformersGenerator(source=spec, quantization=quantization, progress=progress)
     log.info("generator %s ready in %.1fs", generator.id, time.perf_counter() - started)
     return generator

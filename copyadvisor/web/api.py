@@ -41,9 +41,21 @@ class ReviewIn(BaseModel):
     explain: bool = Field(False, description="add a model-written explanation to each finding (slower: queued for the model)")
 
 
-def not_ready(services: Services):
-    health = services.health()
-    return error(503, f"not ready: {health['status']}" + (f" ({health['error']})" if services.error else ""), **{"Retry-After": "5"})
+def not_ready(services: Services, request: Request | None = None):
+    """503 with how far loading has got (the ``loading`` object of /healthz) and a ``Retry-After``
+    from the measured estimate (5 s without one)."""
+    health = services.health(request_language(request) if request else "en")
+    message = f"not ready: {health['status']}" + (f" ({health['error']})" if services.error else "")
+    loading = {key: health["loading"].get(key) for key in ("stage", "message", "percent", "eta_s", "estimate")}
+    return JSONResponse({"error": message, "status": health["status"], "loading": loading}, status_code=503,
+                        headers={"Retry-After": str(services.progress.retry_after())})
+
+
+def request_language(request: Request) -> str:
+    """``?lang=xx``, else the first language of ``Accept-Language``, else English (two letters)."""
+    wanted = request.query_params.get("lang") or request.headers.get("accept-language", "").split(",")[0]
+    code = wanted.strip().split("-")[0].split(";")[0].lower()
+    return code if len(code) == 2 and code.isalpha() else "en"
 
 
 def busy(problem: Busy):
@@ -54,23 +66,25 @@ def build_router(services: Services) -> APIRouter:
     router = APIRouter()
 
     @router.get("/healthz", tags=["health"])
-    def healthz():
-        health = services.health()
+    def healthz(request: Request):
+        """``status`` (loading, ready, error) and ``loading``: stage, percent, eta_s (seconds left in
+        the stage, measured; null when it cannot be estimated), messages (``?lang=fr`` or Accept-Language)."""
+        health = services.health(request_language(request))
         return JSONResponse(health, status_code=200 if health["status"] == "ready" else 503)
 
     @router.get("/api/v1/search", tags=["api"])
-    def search(q: str = Query(..., max_length=2000), k: int = Query(5, ge=1, le=50)):
+    def search(request: Request, q: str = Query(..., max_length=2000), k: int = Query(5, ge=1, le=50)):
         if services.library is None:
-            return not_ready(services)
+            return not_ready(services, request)
         try:
             return services.library.search(q, k=k).to_dict()
         except QueryError as problem:
             return error(400, str(problem))
 
     @router.post("/api/v1/review", tags=["api"])
-    async def review(body: ReviewIn):
+    async def review(body: ReviewIn, request: Request):
         if services.reviewer is None:
-            return not_ready(services)
+            return not_ready(services, request)
         try:
             if body.explain:
                 with services.queue_slot():
@@ -93,7 +107,7 @@ def build_router(services: Services) -> APIRouter:
 async def answer(services: Services, body: AskIn, request: Request):
     """Shared by the API and the widget: JSON, or SSE when asked for."""
     if services.advisor is None:
-        return not_ready(services)
+        return not_ready(services, request)
     try:
         validate_query(body.question)
     except QueryError as problem:

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import html
+import json
 import logging
 from pathlib import Path
 
 import gradio as gr
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from ..config import Config
-from .api import AskIn, answer, build_router
+from ..progress import text
+from .api import AskIn, answer, build_router, request_language
 from .security import GuardMiddleware, allowed_origins
 from .services import Services
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 WIDGET_ASSETS = {"widget.css": "text/css", "widget-app.js": "text/javascript"}
+LOADING_ASSETS = {"loading.css": "text/css", "loading.js": "text/javascript"}
+LOADING_PATHS = ("/", "/widget")  # the pages the loading page stands in for until the services are ready
 
 
 def widget_headers(config: Config) -> dict:
@@ -30,6 +35,36 @@ def widget_headers(config: Config) -> dict:
     }
 
 
+def loading_page(services: Services, language: str) -> str:
+    """``static/loading.html`` in ``language`` (data/loading.toml), showing the progress so far."""
+    loading = services.health(language)["loading"]
+    names = {task: text(f"{task}_task", language) for task in ("index", "model", "languages")}
+    values = {"lang": language, "title": text("title", language), "explain": text("explain", language),
+              "no_script": text("no_script", language), "stage": loading["message"], "estimate": loading["estimate"],
+              "names": json.dumps(names, ensure_ascii=False)}
+    template = (STATIC / "loading.html").read_text(encoding="utf-8")
+    return template.format(**{key: html.escape(str(value), quote=True) for key, value in values.items()})
+
+
+class LoadingPageMiddleware:
+    """Until the services are ready, ``GET /`` and ``GET /widget`` get the loading page instead
+    of the app (which would have nothing to answer with); it polls /healthz and reloads itself.
+    Pure ASGI, so everything else (the Gradio app's own assets, the API) passes untouched."""
+
+    def __init__(self, app, services: Services, config: Config):
+        self.app, self.services, self.headers = app, services, {**widget_headers(config), "Cache-Control": "no-store"}
+
+    async def __call__(self, scope, receive, send):
+        if (scope["type"] == "http" and scope["method"] in ("GET", "HEAD") and scope["path"] in LOADING_PATHS
+                and not self.services.ready):
+            language = request_language(Request(scope))
+            response = HTMLResponse(loading_page(self.services, language), status_code=503,
+                                    headers={**self.headers, "Retry-After": str(self.services.progress.retry_after())})
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 def create_app(config: Config, services: Services | None = None, load: bool = True) -> FastAPI:
     """The whole server. ``load`` starts loading index and model in the background."""
     services = services or Services(config)
@@ -39,6 +74,7 @@ def create_app(config: Config, services: Services | None = None, load: bool = Tr
                   docs_url="/docs", openapi_url="/openapi.json")
     app.state.services = services
     app.add_middleware(GuardMiddleware, config=config)
+    app.add_middleware(LoadingPageMiddleware, services=services, config=config)
     app.add_middleware(CORSMiddleware, allow_origins=allowed_origins(config), allow_methods=["GET", "POST"],
                        allow_headers=["Authorization", "Content-Type", "Accept"])
     app.include_router(build_router(services))
@@ -52,6 +88,12 @@ def create_app(config: Config, services: Services | None = None, load: bool = Tr
         if name not in WIDGET_ASSETS:
             return Response(status_code=404)
         return FileResponse(STATIC / name, media_type=WIDGET_ASSETS[name], headers=widget_headers(config))
+
+    @app.get("/loading/static/{name}", include_in_schema=False)
+    def loading_asset(name: str):
+        if name not in LOADING_ASSETS:
+            return Response(status_code=404)
+        return FileResponse(STATIC / name, media_type=LOADING_ASSETS[name], headers=widget_headers(config))
 
     @app.get("/widget.js", include_in_schema=False)
     def embed_script():

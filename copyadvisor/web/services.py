@@ -1,6 +1,9 @@
 """What the web layer serves: library, advisor and reviewer, loaded once in the background.
 
-``/healthz`` reports ``loading`` until the index and the model are ready. Generation runs
+The index, the model and the language detector are independent; each reports its progress
+to :class:`LoadingProgress`. They load one after the other unless ``parallel`` is set (two
+threads: torch releases the GIL, but on two cores both halves compete for them).
+``/healthz`` reports ``loading`` with that progress until both are ready. Generation runs
 one answer at a time per loaded model; up to ``max_waiting`` more wait their turn, and
 anything beyond that is refused with 503 instead of piling up.
 """
@@ -16,7 +19,9 @@ from typing import Optional
 
 from ..advisor import Advisor
 from ..config import Config
+from ..language import detect_language
 from ..library import Library, open_generator, open_library
+from ..progress import LoadingProgress
 from ..review import Reviewer
 
 log = logging.getLogger(__name__)
@@ -34,6 +39,10 @@ class Services:
     reviewer: Optional[Reviewer] = None
     error: Optional[str] = None
     started: float = field(default_factory=time.time)
+    progress: LoadingProgress = field(default_factory=LoadingProgress)
+    # Index and model one after the other: at the same time was measured slower on this 2-core
+    # machine (first start 210 s vs 141 s, warm start no better; docs/loading.md).
+    parallel: bool = False
     _waiting: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -42,25 +51,66 @@ class Services:
         return self.advisor is not None and self.reviewer is not None
 
     def load(self) -> None:
-        """Index, then model. Errors are kept for /healthz rather than crashing the server."""
-        try:
-            self.library = open_library(self.config)
-            generator = open_generator(self.config)
-            self.reviewer = Reviewer(self.library, generator)
-            self.advisor = Advisor(self.library, generator)
+        """Language detector, index, model (or index and model at once when ``parallel`` is
+        set). Errors are kept for /healthz rather than crashing the server; search works once
+        the index is in.
+
+        With ``parallel``, two threads, balanced: the index thread loads the embedder, checks
+        (or builds) the index and prepares the advisor (it embeds the intent example
+        questions); the model thread loads the model, then lingua's language models (needed by
+        advisor and reviewer, independent of the rest)."""
+        progress = {name: self.progress.callback(name) for name in ("languages", "index", "model")}
+        made: dict = {}
+
+        def load_index():
+            self.library = open_library(self.config, progress=progress["index"])
+            progress["index"]("prepare_answers", 0, None)
+            made["reviewer"], made["advisor"] = Reviewer(self.library), Advisor(self.library)  # model attached below
+            self.progress.finish("index")
+
+        def load_model():
+            made["generator"] = open_generator(self.config, progress=progress["model"])
+            self.progress.finish("model")
+
+        def load_languages():
+            progress["languages"]("load_languages", 0, None)
+            detect_language("warm up the language detector")
+            self.progress.finish("languages")
+
+        if self.parallel:
+            index_thread = threading.Thread(target=self.guarded, args=("index", load_index), name="copyadvisor-index", daemon=True)
+            index_thread.start()
+            self.guarded("model", load_model) and self.guarded("language detector", load_languages)
+            index_thread.join()
+        else:
+            self.guarded("language detector", load_languages) and self.guarded("index", load_index) and self.guarded("model", load_model)
+        if self.error is None:
+            made["reviewer"].generator = made["advisor"].generator = made["generator"]
+            self.reviewer, self.advisor = made["reviewer"], made["advisor"]
+            self.progress.ready()
             log.info("ready in %.1fs", time.time() - self.started)
-        except Exception as error:  # reported by /healthz and every endpoint
-            log.exception("loading failed")
-            self.error = f"{type(error).__name__}: {error}"
+
+    def guarded(self, task: str, work) -> bool:
+        """Run one loading task; the first failure is kept for /healthz and every endpoint."""
+        try:
+            work()
+            return True
+        except Exception as error:
+            log.exception("loading the %s failed", task)
+            if self.error is None:
+                self.error = f"{type(error).__name__}: {error}"
+                self.progress.fail(self.error)
+            return False
 
     def load_in_background(self) -> threading.Thread:
         thread = threading.Thread(target=self.load, name="copyadvisor-load", daemon=True)
         thread.start()
         return thread
 
-    def health(self) -> dict:
+    def health(self, language: str = "en") -> dict:
         status = "ready" if self.ready else ("error" if self.error else "loading")
-        body = {"status": status, "uptime_s": round(time.time() - self.started, 1), "waiting": self._waiting}
+        body = {"status": status, "uptime_s": round(time.time() - self.started, 1), "waiting": self._waiting,
+                "loading": self.progress.snapshot(language, ready=self.ready)}
         if self.error:
             body["error"] = self.error
         if self.library:
