@@ -97,3 +97,30 @@ def test_a_declined_question_is_judged_on_declining_in_the_asker_language():
     declined = Answer("q", "The library does not cover this question.", "en", Recommendation(None, 0, ""), [], False, declined=True)
     assert all(c.passed for c in check_answer(declined, expect(intent="out_of_scope", decline=True), []))
     assert not all(c.passed for c in check_answer(declined, expect(), []))
+
+
+def test_an_answer_about_a_document_must_cite_it():
+    from copyadvisor.answer_checks import check_cited_document
+
+    assert check_cited_document(answer("Use the Oxford comma [1]."), expect(cite_doc="id")).passed
+    failed = check_cited_document(answer("Use the Oxford comma [1]."), expect(cite_doc="acme-style"))
+    assert not failed.passed and "acme-style" in failed.detail
+    assert not check_cited_document(answer("No source.", cited=()), expect(cite_doc="acme-style")).passed
+    assert check_cited_document(answer("Anything."), expect()).passed  # no document asked for
+
+
+def test_a_scratch_library_copies_the_corpus_and_the_extra_documents_without_touching_them(tmp_path, monkeypatch):
+    from copyadvisor.answer_eval import with_documents
+    from copyadvisor.config import Config
+
+    corpus, extra = tmp_path / "corpus", tmp_path / "house"
+    corpus.mkdir(), (extra / "styles" / "Acme").mkdir(parents=True)
+    (corpus / "a.txt").write_text("An article.\n\nSome text about clients.\n", encoding="utf-8")
+    (extra / "guide.md").write_text("---\ntitle: Guide\nlang: en\n---\nSay members.\n", encoding="utf-8")
+    (extra / "styles" / "Acme" / "Members.yml").write_text("extends: existence\nmessage: x\ntokens:\n  - users\n", encoding="utf-8")
+    monkeypatch.setenv("COPYADVISOR_CACHE", str(tmp_path / "cache"))
+    config = with_documents(Config(corpus=corpus, index=tmp_path / "index"), extra)
+    assert sorted(p.name for p in config.corpus.iterdir()) == ["a.txt", "guide.md", "styles"]
+    assert (config.corpus / "styles" / "Acme" / "Members.yml").is_file()
+    assert config.index.parent == config.corpus.parent and sorted(p.name for p in corpus.iterdir()) == ["a.txt"]
+    assert with_documents(Config(corpus=corpus, index=tmp_path / "index"), extra) == config  # reused, not copied again
