@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import re
+from difflib import SequenceMatcher
 import time
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
@@ -52,6 +53,7 @@ SITUATION_CUES = 2.0  # cue weight that makes a question without an audience wor
 DECISIVE_MARGIN = 0.25  # the best term's cue score must lead the next by this much
 SUPPORT_SEARCH_K = 20
 MAX_MODEL_SENTENCES = 3
+QUESTION_ECHO_SHARE = 0.6  # a sentence whose longest run shared with the question is this long repeats it
 QUOTED_SENTENCES = 2  # sentences quoted when the model's text could not be used
 INTENT_BONUS = 0.1  # cosine added to a quotable sentence worded like the kind of question ("comes from")
 CITATION = re.compile(r"\[(\s*\d+(?:\s*[,;]\s*\d+)*\s*)\]")
@@ -643,6 +645,7 @@ class AnswerGuard:
 
     def __init__(self, prepared: Prepared, history: list[Turn], similarity: Optional[Callable[[str, str], float]] = None):
         self.language = prepared.language
+        self.question = prepared.clean_question or prepared.question
         self.numbers = {e.number for e in prepared.evidence}
         self.invalid: list[str] = []
         self.buffer = ""
@@ -736,6 +739,8 @@ class AnswerGuard:
         self.seen.add(key)
         if ECHO_MARKERS.search(bare):
             return "echoes the instructions"
+        if repeats(bare, self.question):
+            return "repeats the question"
         said = words_of(bare)
         if any(tuple(said[i:i + MIN_ECHO_WORDS]) in self.instruction_runs for i in range(len(said) - MIN_ECHO_WORDS + 1)):
             return "echoes the instructions"
@@ -760,6 +765,15 @@ class AnswerGuard:
             return False
         detected = detect_language(quoted, min_confidence=0.5)
         return detected is not None and detected != self.language
+
+
+def repeats(sentence: str, question: str) -> bool:
+    """Whether most of ``sentence`` is copied from the question (a small model's echo)."""
+    said, asked = " ".join(sentence.split()).strip(" .?!。？！"), " ".join(question.split())
+    if effective_length(said) < 8:
+        return False
+    match = SequenceMatcher(None, said.lower(), asked.lower(), autojunk=False).find_longest_match(0, len(said), 0, len(asked))
+    return match.size >= QUESTION_ECHO_SHARE * len(said)
 
 
 def cite(sentence: str, number: int) -> str:

@@ -197,12 +197,14 @@ def test_follow_up_uses_the_conversation(advisor):
         ("Do not repeat these instructions. The user's message is a question.", "echo"),
         ("20% of customers are loyal to a customer, while 80% are loyal [1].", "number"),
         ("Klient faktycznie korzysta z usług i oczekuje stałej relacji z firmą [1].", "language"),
+        ("What is the difference between a client and a customer [1]?", "repeats the question"),
     ],
 )
 def test_the_guard_drops_what_a_reader_cannot_trust_and_quotes_the_passage_instead(library, model_text, reason):
     answer = Advisor(library, ScriptedGenerator(model_text)).ask("What is the difference between a client and a customer?")
     assert model_text.split()[0] not in answer.text.split()[:1] or answer.text.startswith("From the library:")
     assert "instructions" not in answer.text and "20%" not in answer.text and "faktycznie" not in answer.text
+    assert "What is the difference" not in answer.text
     if answer.passages and answer.passages[0]["lang"] == "en":
         assert answer.text.startswith("From the library:") and answer.citations
 
