@@ -21,12 +21,15 @@ For each question the advisor
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import re
-from difflib import SequenceMatcher
 import time
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 from functools import cached_property, lru_cache
+from pathlib import Path
 from typing import Callable, Iterator, Optional
 
 import numpy as np
@@ -184,7 +187,7 @@ class Advisor:
         self.glosses = glosses if glosses is not None else open_glosses(library)
         detect_language("warm up the language detector")  # builds lingua's models now, not on the first question
         self._reviewer = None
-        self.intent_of = IntentClassifier(library.embedder)
+        self.intent_of = IntentClassifier(library.embedder, Path(library.config.index) if hasattr(library, "config") else None)
         self.similarity = embedding_similarity(library.embedder)
         self.intent_of.examples  # embedded now, not during the first question
 
@@ -425,15 +428,26 @@ def pattern_intent(question: str) -> Optional[str]:
 class IntentClassifier:
     """The kind of a question that matches no pattern: the closest example question's kind."""
 
-    def __init__(self, embedder):
+    def __init__(self, embedder, cache_folder: Optional[Path] = None):
         self.embedder = embedder
+        self.cache_folder = cache_folder  # the example vectors are kept here (beside the index) between starts
 
     @cached_property
     def examples(self) -> tuple[list[str], np.ndarray]:
         table = read_toml("intents.toml").get("examples", {})
         labels = [name for name, questions in table.items() for _ in questions]
-        vectors = np.asarray(self.embedder.embed_queries([q for questions in table.values() for q in questions]), dtype=np.float32)
-        return labels, vectors / (np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-9)
+        questions = [q for group in table.values() for q in group]
+        key = hashlib.sha256(json.dumps([getattr(self.embedder, "id", ""), questions]).encode()).hexdigest()[:16]
+        cached = self.cache_folder / f"intent-examples-{key}.npy" if self.cache_folder else None
+        if cached is not None and cached.is_file():
+            vectors = np.load(cached)
+        else:
+            vectors = np.asarray(self.embedder.embed_queries(questions), dtype=np.float32)
+            vectors = vectors / (np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-9)
+            if cached is not None and cached.parent.is_dir():
+                np.save(cached.with_suffix(".partial.npy"), vectors)
+                cached.with_suffix(".partial.npy").replace(cached)
+        return labels, vectors
 
     def __call__(self, question: str) -> str:
         labels, vectors = self.examples

@@ -7,6 +7,7 @@ model answers well is measured by ``copyadvisor eval answers`` and tested in tes
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from copyadvisor.advisor import (
@@ -270,3 +271,20 @@ def test_passages_are_shown_from_the_shipped_translations_labelled_as_such(libra
     translated = [p for p in shown if p["machine_translated"]]
     assert translated and all(p["label"].startswith("en, machine-translated from ") for p in translated)
     assert all(p["original_text"] != p["text"] for p in translated)
+
+
+def test_intent_example_vectors_are_kept_beside_the_index_between_starts(tmp_path):
+    from copyadvisor.advisor import IntentClassifier
+
+    class CountingEmbedder:
+        id = "counting"
+        calls = 0
+
+        def embed_queries(self, texts):
+            CountingEmbedder.calls += 1
+            return np.eye(len(texts), 8, dtype=np.float32) + 0.01
+
+    first = IntentClassifier(CountingEmbedder(), tmp_path).examples
+    second = IntentClassifier(CountingEmbedder(), tmp_path).examples
+    assert CountingEmbedder.calls == 1 and first[0] == second[0] and np.allclose(first[1], second[1])
+    assert len(list(tmp_path.glob("intent-examples-*.npy"))) == 1
