@@ -107,6 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="start the browser app")
     serve.add_argument("--host", help="interface to bind (default 127.0.0.1: this machine only)")
     serve.add_argument("--port", type=int, help="port (default 7860)")
+    serve.add_argument("--admin-token", help="token that lets the Library tab add, remove and rebuild documents "
+                       "(default: COPYADVISOR_ADMIN_TOKEN; unset = the library cannot be changed from the browser)")
     serve.set_defaults(handler=cmd_serve)
     return parser
 
@@ -144,6 +146,7 @@ def config_from(args: argparse.Namespace):
     overrides = {
         "corpus": args.corpus, "index": args.index, "embedder": args.embedder, "threshold": args.threshold,
         "late_interaction": args.late_interaction, "config": args.config, "llm": args.llm, "llm_url": args.llm_url, "quantization": args.quantization,
+        "admin_token": getattr(args, "admin_token", None),
     }
     return load_config(overrides)
 
