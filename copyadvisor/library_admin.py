@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 TRASH_FOLDER = ".trash"
 MAX_NAME_LENGTH = 80
+WRONG_TOKEN_DELAY = 1.0  # seconds before a wrong admin token is refused
 INDEX_DATA_FILES = {VECTORS_FILE, PASSAGES_FILE, MANIFEST_FILE, LOCK_FILE, *OPTIONAL_FILES}
 ADMIN_OFF = ("Changing the library is turned off: no admin token is configured. Start the server with "
              "--admin-token or COPYADVISOR_ADMIN_TOKEN (docs/library.md).")
@@ -60,6 +61,7 @@ def check_admin(config, token: Optional[str]) -> None:
     if not expected:
         raise AdminError(ADMIN_OFF)
     if not token or not hmac.compare_digest(token.strip().encode("utf-8"), expected.encode("utf-8")):
+        time.sleep(WRONG_TOKEN_DELAY)  # the Library tab's events run one at a time: guessing stays slow
         raise AdminError("Wrong or missing admin token: the library was not changed.")
 
 

@@ -7,6 +7,7 @@ no generator (the advisor quotes passages), so nothing here loads a large model.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -34,6 +35,11 @@ The insurers and employers who pay the practice's invoices are its clients.
 """
 
 
+@pytest.fixture(autouse=True)
+def no_wrong_token_delay(monkeypatch):
+    monkeypatch.setattr("copyadvisor.library_admin.WRONG_TOKEN_DELAY", 0.0)
+
+
 def snapshot(folder: Path) -> dict[str, bytes]:
     """Every file under ``folder`` (trash included) and its bytes."""
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
@@ -48,12 +54,18 @@ def test_admin_actions_are_off_without_an_admin_token():
             check_admin(config, token)
 
 
-def test_the_admin_token_must_match():
+def test_the_admin_token_must_match(monkeypatch):
     config = replace(Config.defaults(), admin_token="correct horse")
     check_admin(config, "correct horse")
+    check_admin(config, " correct horse\n")  # pasted with white space around it
     for token in ("", None, "correct", "correct horse battery", "CORRECT HORSE"):
         with pytest.raises(AdminError, match="Wrong or missing admin token"):
             check_admin(config, token)
+    monkeypatch.setattr("copyadvisor.library_admin.WRONG_TOKEN_DELAY", 0.2)
+    started = time.monotonic()
+    with pytest.raises(AdminError):
+        check_admin(config, "guess")
+    assert time.monotonic() - started >= 0.2  # each wrong guess costs time
 
 
 def test_the_library_tab_refuses_to_change_anything_without_admin_token(small_corpus, tmp_path):

@@ -148,7 +148,8 @@ def house_rules_overview(services: Services, reload: bool = False):
 def rebuild_message(services: Services, progress=None) -> str:
     """Rebuild beside the old index and swap it in; the outcome as one line (never raises)."""
     if not services.ready:
-        return "⚠️ Still loading the library; try again in a few seconds."
+        return ("⚠️ The library is not loaded yet (or failed to load: see /healthz), so the index was not rebuilt; "
+                "try again in a few seconds.")
     report = (lambda fraction, text: progress(fraction, desc=text)) if progress is not None else None
     try:
         library = rebuild_library(services, report)
