@@ -263,7 +263,8 @@ def build_app(services: Services) -> gr.Blocks:
                         documents = gr.Dropdown(corpus_files(services.config.corpus), value=None, label="Document")
                         remove_button = gr.Button("Remove and rebuild", variant="stop")
                         rebuild_button = gr.Button("Rebuild index")
-                admin_result = gr.Markdown()
+                admin_result = gr.Markdown("Changes and rebuilds report here.", elem_id="library-result", min_height=90,
+                                           container=True, padding=True)
             table = gr.Dataframe(headers=["passage", "lang", "sense", "from", "parallels", "heading", "text"], wrap=True, interactive=False)
             refresh = gr.Button("Refresh")
             rules_status = gr.Markdown()
