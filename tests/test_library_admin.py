@@ -314,3 +314,15 @@ def test_adding_through_the_tab_rebuilds_and_the_advisor_cites_it(serving, small
     message = web_app.remove_from_library(serving, "s3cret", "dental-practice-patients-or-clients.md")
     assert "Removed" in message and "Index rebuilt" in message
     assert "dental-practice-patients-or-clients" not in {d["id"] for d in serving.library.index.manifest["documents"]}
+
+
+def test_uploads_over_the_document_size_limit_never_arrive(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from copyadvisor.web.server import create_app
+
+    config = replace(Config.defaults(), index=tmp_path / "index")
+    with TestClient(create_app(config, Services(config), load=False)) as client:
+        too_big = client.post("/gradio_api/upload", files={"files": ("big.md", b"a" * (MAX_DOCUMENT_BYTES + 1), "text/markdown")})
+        assert too_big.status_code == 413
+        assert client.post("/gradio_api/upload", files={"files": ("ok.md", b"# ok\n", "text/markdown")}).status_code == 200
