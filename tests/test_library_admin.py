@@ -316,7 +316,7 @@ def test_adding_through_the_tab_rebuilds_and_the_advisor_cites_it(serving, small
     assert "dental-practice-patients-or-clients" not in {d["id"] for d in serving.library.index.manifest["documents"]}
 
 
-def test_uploads_over_the_document_size_limit_never_arrive(tmp_path):
+def test_the_server_has_no_public_way_to_change_the_library_and_refuses_large_uploads(tmp_path):
     from fastapi.testclient import TestClient
 
     from copyadvisor.web.server import create_app
@@ -326,3 +326,9 @@ def test_uploads_over_the_document_size_limit_never_arrive(tmp_path):
         too_big = client.post("/gradio_api/upload", files={"files": ("big.md", b"a" * (MAX_DOCUMENT_BYTES + 1), "text/markdown")})
         assert too_big.status_code == 413
         assert client.post("/gradio_api/upload", files={"files": ("ok.md", b"# ok\n", "text/markdown")}).status_code == 200
+        # the Library tab's changes are private events: not among the endpoints Gradio's clients can call
+        endpoints = set(client.get("/gradio_api/info").json()["named_endpoints"])
+        assert endpoints and not any(name.startswith(("/on_add", "/on_remove", "/on_rebuild")) for name in endpoints)
+        # and the API has no route that writes to the library
+        routes = set(client.get("/openapi.json").json()["paths"])
+        assert not any(word in path for path in routes for word in ("library", "document", "rebuild", "admin", "upload"))
