@@ -59,6 +59,8 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     """The flags only ``serve`` (and ``python app.py``) take."""
     parser.add_argument("--host", help="interface to bind (default 127.0.0.1: this machine only)")
     parser.add_argument("--port", type=int, help="port (default 7860)")
+    parser.add_argument("--admin-token", help="token that lets the Library tab add, remove and rebuild documents "
+                        "(default: COPYADVISOR_ADMIN_TOKEN; unset = the library cannot be changed from the browser)")
 
 
 def build_serve_parser(prog: str = "app.py") -> argparse.ArgumentParser:
@@ -181,6 +183,7 @@ def config_from(args: argparse.Namespace):
     overrides = {
         "corpus": args.corpus, "index": args.index, "embedder": args.embedder, "threshold": args.threshold,
         "late_interaction": args.late_interaction, "config": args.config, "llm": args.llm, "llm_url": args.llm_url, "quantization": args.quantization,
+        "admin_token": getattr(args, "admin_token", None),
     }
     return load_config(overrides)
 

@@ -2,7 +2,7 @@
 
 Environment: ``COPYADVISOR_CORPUS``, ``COPYADVISOR_INDEX``, ``COPYADVISOR_EMBEDDER``,
 ``COPYADVISOR_THRESHOLD``, ``COPYADVISOR_LATE_INTERACTION`` (on/off), ``COPYADVISOR_LLM``, ``COPYADVISOR_LLM_URL``,
-``COPYADVISOR_LLM_API_KEY``, ``COPYADVISOR_QUANTIZATION``, ``COPYADVISOR_CONFIG`` (path of a
+``COPYADVISOR_LLM_API_KEY``, ``COPYADVISOR_QUANTIZATION``, ``COPYADVISOR_ADMIN_TOKEN``, ``COPYADVISOR_CONFIG`` (path of a
 TOML file whose top-level keys are the field names below, e.g. ``embedder = "st:/models/e5"``).
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Optional
 
@@ -44,6 +44,7 @@ class Config:
     rate_limit: int = 30  # requests per minute per client on /api and the widget
     max_body_bytes: int = 262_144  # larger requests get 413
     max_waiting: int = 8  # answers waiting for the model beyond this get 503
+    admin_token: str = field(default="", repr=False)  # changing the library from the browser (Library tab); empty = off (docs/library.md)
 
     @classmethod
     def defaults(cls) -> "Config":

@@ -26,3 +26,18 @@ def test_threshold_must_be_a_number():
     assert load_config(environ={"COPYADVISOR_THRESHOLD": "0.8"}).threshold == 0.8
     with pytest.raises(ValueError, match="threshold must be a number"):
         load_config(environ={"COPYADVISOR_THRESHOLD": "high"})
+
+
+def test_admin_token_is_off_by_default_and_set_by_environment_or_flag():
+    assert load_config(environ={}).admin_token == ""
+    assert load_config(environ={"COPYADVISOR_ADMIN_TOKEN": "s3cret"}).admin_token == "s3cret"
+    config = load_config({"admin_token": "flag"}, environ={"COPYADVISOR_ADMIN_TOKEN": "env"})
+    assert config.admin_token == "flag"
+    assert "flag" not in repr(config)  # never printed with the settings
+
+
+def test_serve_takes_an_admin_token_flag():
+    from copyadvisor.cli import build_parser, config_from
+
+    args = build_parser().parse_args(["serve", "--admin-token", "t0ken"])
+    assert config_from(args).admin_token == "t0ken"

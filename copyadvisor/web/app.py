@@ -14,7 +14,13 @@ from pathlib import Path
 import gradio as gr
 
 from ..advisor import Turn
+from ..corpus import MAX_DOCUMENT_BYTES
 from ..house_rules import overview_rows
+from ..language import NAMES
+from ..library_admin import (
+    ADMIN_OFF, AdminError, add_document, admin_enabled, check_admin, corpus_files, name_from_title, pasted_document,
+    rebuild_library, remove_document,
+)
 from ..retrieval import QueryError
 from ..review import ReviewError, validate_draft
 from ..types import Answer
@@ -139,15 +145,71 @@ def house_rules_overview(services: Services, reload: bool = False):
     return text, overview_rows(rules), "\n".join(str(problem) for problem in rules.problems)
 
 
-def rebuild(services: Services):
-    from ..library import open_library
+def rebuild_message(services: Services, progress=None) -> str:
+    """Rebuild beside the old index and swap it in; the outcome as one line (never raises)."""
+    if not services.ready:
+        return ("⚠️ The library is not loaded yet (or failed to load: see /healthz), so the index was not rebuilt; "
+                "try again in a few seconds.")
+    report = (lambda fraction, text: progress(fraction, desc=text)) if progress is not None else None
+    try:
+        library = rebuild_library(services, report)
+    except AdminError as problem:
+        return f"⚠️ {html.escape(str(problem))}"
+    status = library.index.status()
+    return f"Index rebuilt: {status['passages']} passages from {status['documents']} documents; answers now come from it."
 
-    if services.library is None:
-        return "Loading…", []
-    library = open_library(services.config, force_rebuild=True)
-    services.library.index = library.index
-    services.library.retriever = library.retriever
-    return library_overview(services)
+
+def add_to_library(services: Services, token: str, upload, title: str, lang: str, text: str, name: str,
+                   replace: bool, progress=None) -> str:
+    """The Library tab's "Add": an uploaded .md/.txt file, or pasted text with a title and language,
+    validated, written into corpus/ and indexed. Refused without the admin token."""
+    try:
+        check_admin(services.config, token)
+        name = (name or "").strip()
+        if upload is not None:
+            path = Path(upload)
+            if path.stat().st_size > MAX_DOCUMENT_BYTES:
+                raise AdminError(f"Refused: {path.name} is larger than the {MAX_DOCUMENT_BYTES:,} byte limit.")
+            raw = path.read_bytes()
+            filename = (name if Path(name).suffix else name + path.suffix) if name else path.name
+        elif (text or "").strip():
+            raw = pasted_document(title, lang, text)
+            filename = (name if name.lower().endswith(".md") else name + ".md") if name else name_from_title(title)
+        else:
+            raise AdminError("Choose a .md or .txt file to upload, or paste a text with a title.")
+        added = add_document(services.config.corpus, filename, raw, replace=bool(replace))
+    except AdminError as problem:
+        return f"⚠️ {html.escape(str(problem))}"
+    except OSError as problem:
+        return f"⚠️ Could not read the upload: {html.escape(str(problem))}"
+    return html.escape(added.message()) + "\n\n" + rebuild_message(services, progress)
+
+
+def remove_from_library(services: Services, token: str, name: str, progress=None) -> str:
+    """The Library tab's "Remove": the file goes to corpus/.trash/, then the index is rebuilt."""
+    try:
+        check_admin(services.config, token)
+        if not name:
+            raise AdminError("Choose the document to remove.")
+        message = remove_document(services.config.corpus, name)
+    except AdminError as problem:
+        return f"⚠️ {html.escape(str(problem))}"
+    return html.escape(message) + "\n\n" + rebuild_message(services, progress)
+
+
+def rebuild(services: Services, token: str, progress=None) -> str:
+    try:
+        check_admin(services.config, token)
+    except AdminError as problem:
+        return f"⚠️ {html.escape(str(problem))}"
+    return rebuild_message(services, progress)
+
+
+def document_choices(services: Services):
+    return gr.update(choices=corpus_files(services.config.corpus), value=None)
+
+
+LANGUAGE_CHOICES = [("detect from the text", "")] + sorted(((f"{name} ({code})", code) for code, name in NAMES.items()))
 
 
 def build_app(services: Services) -> gr.Blocks:
@@ -179,18 +241,65 @@ def build_app(services: Services) -> gr.Blocks:
                         outputs=[marked, findings, summary, revised, download])
         with gr.Tab("Library"):
             status = gr.Markdown()
+            with gr.Accordion("Manage the library (admin)", open=admin_enabled(services.config)):
+                gr.Markdown(ADMIN_OFF if not admin_enabled(services.config) else
+                            "Add or remove a document, then the index is rebuilt beside the old one and swapped in when "
+                            "complete (answers keep coming from the old one meanwhile). Files are checked before anything "
+                            "is written; removed files go to `corpus/.trash/`. See docs/library.md.")
+                admin_token = gr.Textbox(label="Admin token", type="password", max_lines=1)
+                with gr.Row():
+                    with gr.Column():
+                        gr.Markdown("**Add a document**")
+                        new_file = gr.File(label="Upload a .md or .txt file", file_types=[".md", ".txt"], type="filepath",
+                                           elem_id="library-upload")
+                        new_title = gr.Textbox(label="…or paste a text: title", max_lines=1)
+                        new_lang = gr.Dropdown(LANGUAGE_CHOICES, value="", label="Language")
+                        new_text = gr.Textbox(label="Text", lines=6)
+                        new_name = gr.Textbox(label="File name (optional: from the upload or the title)", max_lines=1)
+                        replace = gr.Checkbox(label="Replace a document with the same name (the old file goes to .trash)")
+                        add_button = gr.Button("Add and rebuild", variant="primary")
+                    with gr.Column():
+                        gr.Markdown("**Remove a document**")
+                        documents = gr.Dropdown(corpus_files(services.config.corpus), value=None, label="Document")
+                        remove_button = gr.Button("Remove and rebuild", variant="stop")
+                        rebuild_button = gr.Button("Rebuild index")
+                admin_result = gr.Markdown("Changes and rebuilds report here.", elem_id="library-result", min_height=90,
+                                           container=True, padding=True)
             table = gr.Dataframe(headers=["passage", "lang", "sense", "from", "parallels", "heading", "text"], wrap=True, interactive=False)
-            with gr.Row():
-                refresh = gr.Button("Refresh")
-                rebuild_button = gr.Button("Rebuild index")
+            refresh = gr.Button("Refresh")
             rules_status = gr.Markdown()
             rules_table = gr.Dataframe(headers=HOUSE_RULE_COLUMNS, label="House rules", wrap=True, interactive=False)
             rules_problems = gr.Textbox(label="Rule files left out", lines=2, interactive=False)
             rules_outputs = [rules_status, rules_table, rules_problems]
             refresh.click(lambda: library_overview(services), outputs=[status, table])
             refresh.click(lambda: house_rules_overview(services, reload=True), outputs=rules_outputs)
-            rebuild_button.click(lambda: rebuild(services), outputs=[status, table]).then(
-                lambda: house_rules_overview(services, reload=True), outputs=rules_outputs)
+            refresh.click(lambda: document_choices(services), outputs=documents)
+
+            new_inputs = [new_file, new_title, new_lang, new_text, new_name, replace]
+
+            def on_add(token, upload, title, lang, text, name, replace_it, progress=gr.Progress(track_tqdm=True)):
+                message = add_to_library(services, token, upload, title, lang, text, name, replace_it, progress)
+                added = message.startswith("Added")  # the form is cleared once the document is in the library
+                return message, *((None, "", "", "", "", False) if added else (gr.update(),) * len(new_inputs))
+
+            def on_remove(token, name, progress=gr.Progress(track_tqdm=True)):
+                return remove_from_library(services, token, name, progress)
+
+            def on_rebuild(token, progress=gr.Progress(track_tqdm=True)):
+                return rebuild(services, token, progress)
+
+            # private: not in the API docs and not callable by the Gradio clients (the token is still checked)
+            changes = [
+                add_button.click(on_add, inputs=[admin_token, *new_inputs], outputs=[admin_result, *new_inputs], api_visibility="private", concurrency_limit=1, concurrency_id="library"),
+                remove_button.click(on_remove, inputs=[admin_token, documents], outputs=admin_result,
+                                    api_visibility="private", concurrency_limit=1, concurrency_id="library"),
+                rebuild_button.click(on_rebuild, inputs=admin_token, outputs=admin_result,
+                                     api_visibility="private", concurrency_limit=1, concurrency_id="library"),
+            ]
+            for change in changes:
+                change.then(lambda: (*library_overview(services), document_choices(services)), outputs=[status, table, documents],
+                            api_visibility="private").then(
+                    lambda: house_rules_overview(services, reload=True), outputs=rules_outputs, api_visibility="private")
             app.load(lambda: library_overview(services), outputs=[status, table])
             app.load(lambda: house_rules_overview(services), outputs=rules_outputs)
     return app.queue(default_concurrency_limit=4)

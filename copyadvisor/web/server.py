@@ -13,6 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from ..config import Config
+from ..corpus import MAX_DOCUMENT_BYTES
 from ..progress import text
 from .api import AskIn, answer, build_router, request_language
 from .security import GuardMiddleware, allowed_origins
@@ -105,7 +106,8 @@ def create_app(config: Config, services: Services | None = None, load: bool = Tr
 
     from .app import build_app
 
-    return gr.mount_gradio_app(app, build_app(services), path="/")
+    # uploads (a Review draft, a Library document) over the library's document size limit are refused by Gradio
+    return gr.mount_gradio_app(app, build_app(services), path="/", max_file_size=MAX_DOCUMENT_BYTES)
 
 
 def serve(config: Config, host: str | None = None, port: int | None = None) -> None:

@@ -45,6 +45,8 @@ class Services:
     parallel: bool = False
     _waiting: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _swap_lock: threading.Lock = field(default_factory=threading.Lock)  # library, advisor, reviewer change together
+    rebuilding: threading.Lock = field(default_factory=threading.Lock)  # one library rebuild at a time (library_admin.py)
 
     @property
     def ready(self) -> bool:
@@ -101,6 +103,17 @@ class Services:
                 self.error = f"{type(error).__name__}: {error}"
                 self.progress.fail(self.error)
             return False
+
+    def swap_library(self, library: Library, advisor: Optional[Advisor] = None, reviewer: Optional[Reviewer] = None):
+        """Serve ``library`` (and the advisor and reviewer built on it) from now on; answers already
+        running finish with the objects they started with. Returns the previous (library, advisor, reviewer)."""
+        with self._swap_lock:
+            previous = (self.library, self.advisor, self.reviewer)
+            self.library = library
+            self.advisor = advisor if advisor is not None else self.advisor
+            self.reviewer = reviewer if reviewer is not None else self.reviewer
+        log.info("now serving the index built at %s", library.index.manifest.get("built_at"))
+        return previous
 
     def load_in_background(self) -> threading.Thread:
         thread = threading.Thread(target=self.load, name="copyadvisor-load", daemon=True)
