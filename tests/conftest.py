@@ -78,3 +78,17 @@ def corpus_copy(tmp_path) -> Path:
     folder = tmp_path / "corpus-copy"
     shutil.copytree(CORPUS, folder)
     return folder
+
+
+MODEL_FIXTURES = {"embedder", "library", "e5_library", "passages", "advisor", "generator", "server", "browser", "page"}
+MODEL_MODULES = {"test_answers", "test_browser", "test_browser_library", "test_loading_browser", "test_embeddinggemma",
+                 "test_generation", "test_token_engine", "test_embeddings", "test_evaluation", "test_retrieval", "test_index"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark as ``slow`` every test that loads a real model, builds a real index or drives a
+    browser, so ``make check`` (``-m "not slow"``) is the fast tier: fakes only, no downloads."""
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1]
+        if module in MODEL_MODULES or MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
