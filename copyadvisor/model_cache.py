@@ -259,6 +259,7 @@ def load_model(source: str = BUNDLED, quantization: str = "int8") -> LoadedModel
     """Load tokenizer and model for CPU inference; int8 uses (and fills) the int8 cache."""
     if quantization not in QUANTIZATIONS:
         raise ModelError(f"quantization must be one of {QUANTIZATIONS}, not {quantization!r}")
+    warn_if_bf16_is_emulated(quantization)
     import torch
     from transformers import AutoTokenizer
 
@@ -280,6 +281,18 @@ def load_model(source: str = BUNDLED, quantization: str = "int8") -> LoadedModel
     seconds = time.perf_counter() - started
     log.info("loaded model %s (%s) in %.1fs", source, quantization, seconds)
     return LoadedModel(model, tokenizer, source, location, quantization, seconds)
+
+
+def warn_if_bf16_is_emulated(quantization: str) -> bool:
+    """Warn (and say so) when bf16 is asked for on a CPU without native bf16 (``cpu.py``): torch
+    then emulates it, several times slower than int8 (the default, which does not use bf16)."""
+    from .cpu import bf16_is_emulated, cpu_features
+
+    if quantization != "bf16" or not bf16_is_emulated():
+        return False
+    log.warning("quantization bf16 on a CPU without native bf16 (%s): bf16 is emulated and slow here; "
+                "int8 (the default) or fp32 is faster", cpu_features().vector_isa)
+    return True
 
 
 def configure_threads(torch) -> None:

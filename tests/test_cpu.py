@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from copyadvisor import cpu
@@ -104,3 +106,23 @@ def test_embedder_dtype_setting_defaults_to_auto_and_comes_from_env_file_or_flag
     assert load_config({"embedder_dtype": "auto"}, environ={"COPYADVISOR_EMBEDDER_DTYPE": "float32"}).embedder_dtype == "auto"
     with pytest.raises(ValueError, match="embedder_dtype must be one of"):
         load_config(environ={"COPYADVISOR_EMBEDDER_DTYPE": "half"})
+
+
+def test_bf16_generation_on_a_cpu_without_native_bf16_warns(tmp_path, monkeypatch, caplog):
+    from copyadvisor.model_cache import ModelError, load_model, warn_if_bf16_is_emulated
+
+    avx2, zen4 = features(AVX2_ONLY, tmp_path), features(ZEN4, tmp_path)
+    monkeypatch.setattr(cpu, "cpu_features", lambda: avx2)
+    with caplog.at_level(logging.WARNING), pytest.raises(ModelError, match="not a transformers model directory"):
+        load_model(str(tmp_path), "bf16")  # warns before it looks at the model
+    assert "bf16 is emulated and slow here" in caplog.text and "(avx2)" in caplog.text
+    assert not warn_if_bf16_is_emulated("int8") and not warn_if_bf16_is_emulated("fp32")
+    monkeypatch.setattr(cpu, "cpu_features", lambda: zen4)
+    assert not warn_if_bf16_is_emulated("bf16")
+
+
+def test_generation_stays_int8_by_default():
+    from copyadvisor.generation import TransformersGenerator
+
+    assert load_config(environ={}).quantization == "int8"
+    assert TransformersGenerator.quantization == "int8"
