@@ -34,7 +34,7 @@ class Library:
 
 def open_library(config: Config, force_rebuild: bool = False) -> Library:
     """Load (or rebuild) everything ``config`` names; raises clear errors for a bad corpus or model."""
-    embedder = get_embedder(config.embedder, config.threshold, config.late_interaction)
+    embedder = get_embedder(config.embedder, config.threshold, config.late_interaction, config.embedder_dtype)
     index = open_index(config.corpus, config.index, embedder, force_rebuild=force_rebuild)
     return Library(config, embedder, index, Retriever(index, embedder))
 
