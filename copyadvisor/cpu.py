@@ -24,6 +24,13 @@ check for native bf16: in PyTorch's source its ``mkldnn_bf16_device_check`` asks
 avx512bw, avx512vl and avx512dq, where oneDNN emulates bf16 (onnxruntime's DNNL tests note
 that such CPUs "can run bfloat16 but [it] is slower than float32 by 3x to 4x").
 
+bf16 also counts as not native where the flags have it but torch is held below it: torch's
+kernels capped below AVX-512 (``ATEN_CPU_CAPABILITY=avx2``, seen through
+``get_cpu_capability()``) or oneDNN's (``ONEDNN_MAX_CPU_ISA`` / ``DNNL_MAX_CPU_ISA`` set to an
+ISA without bf16, such as ``AVX2`` or ``AVX512_CORE``). With both set to AVX2 on a CPU that
+has avx512_bf16, a bf16 linear layer here ran 16 times slower than without them and 3.4
+times slower than float32: the AVX2-only case, reproduced (docs/performance.md).
+
 ARM's ``bf16`` feature is not counted as native: untested here; ``embedder_dtype = "bfloat16"``
 asks for bf16 anyway.
 """
@@ -31,6 +38,7 @@ asks for bf16 anyway.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -41,6 +49,9 @@ CPUINFO = Path("/proc/cpuinfo")
 NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
 DTYPE_SETTINGS = ("auto", "bfloat16", "float32")
 TORCH_NAMES = {"avx512_f": "avx512f"}  # torch.cpu.get_capabilities() key -> /proc/cpuinfo flag
+TORCH_BELOW_AVX512 = ("AVX2", "NO AVX", "DEFAULT")  # get_cpu_capability() values that rule bf16 out on x86
+ONEDNN_WITHOUT_BF16 = ("SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2", "AVX512_CORE", "AVX512_CORE_VNNI")
+ONEDNN_CAPS = ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA")
 
 
 @dataclass(frozen=True)
@@ -48,11 +59,12 @@ class CpuFeatures:
     flags: frozenset[str]
     source: str  # "/proc/cpuinfo", "torch.cpu.get_capabilities()" or "unknown"
     torch_capability: str = ""  # torch.backends.cpu.get_cpu_capability(), when torch answers
+    capped_by: str = ""  # what holds torch below the CPU's bf16 ("ONEDNN_MAX_CPU_ISA=AVX2" ...), if anything
 
     @property
     def native_bf16(self) -> tuple[str, ...]:
-        """The native bf16 flags this CPU has (empty: bf16 would be emulated)."""
-        return tuple(flag for flag in NATIVE_BF16_FLAGS if flag in self.flags)
+        """The native bf16 flags this CPU has and torch may use (empty: bf16 would be emulated)."""
+        return () if self.capped_by else tuple(flag for flag in NATIVE_BF16_FLAGS if flag in self.flags)
 
     @property
     def vector_isa(self) -> str:
@@ -61,9 +73,15 @@ class CpuFeatures:
             return "unknown"
         return "avx512" if "avx512f" in self.flags else "avx2" if "avx2" in self.flags else "no avx2"
 
+    @property
+    def no_bf16_reason(self) -> str:
+        """Why bf16 is not native: the cap, or the widest vector set ("avx2")."""
+        return f"{self.vector_isa}, capped by {self.capped_by}" if self.capped_by else self.vector_isa
+
     def summary(self) -> str:
         """One line: native bf16 or not, the vector set, torch's kernels and where it was read."""
-        bf16 = f"bf16 native ({', '.join(self.native_bf16)})" if self.native_bf16 else "bf16 not native (emulated)"
+        capped = f", capped by {self.capped_by}" if self.capped_by else ""
+        bf16 = f"bf16 native ({', '.join(self.native_bf16)})" if self.native_bf16 else f"bf16 not native (emulated{capped})"
         shown = ", ".join(f"{flag} {'yes' if flag in self.flags else 'no'}" for flag in ("avx2", "avx512f", *NATIVE_BF16_FLAGS))
         torch_part = f"; torch kernels {self.torch_capability}" if self.torch_capability else ""
         return f"{bf16}; {shown}{torch_part} (from {self.source})"
@@ -104,10 +122,25 @@ def read_features(cpuinfo: Path = CPUINFO) -> CpuFeatures:
         flags = parse_cpuinfo(cpuinfo.read_text(encoding="utf-8", errors="replace"))
     except OSError:
         flags = frozenset()
-    if flags:
-        return CpuFeatures(flags, str(cpuinfo), torch_capability())
-    flags = torch_flags()
-    return CpuFeatures(flags, "torch.cpu.get_capabilities()" if flags else "unknown", torch_capability())
+    source = str(cpuinfo)
+    if not flags:
+        flags = torch_flags()
+        source = "torch.cpu.get_capabilities()" if flags else "unknown"
+    capability = torch_capability()
+    return CpuFeatures(flags, source, capability, bf16_cap(flags, capability, os.environ))
+
+
+def bf16_cap(flags: frozenset[str], capability: str, environ) -> str:
+    """What keeps torch from the CPU's native bf16, or "" (see the module's docstring)."""
+    if not any(flag in flags for flag in NATIVE_BF16_FLAGS):
+        return ""
+    for name in ONEDNN_CAPS:
+        value = str(environ.get(name, "")).strip().upper()
+        if value in ONEDNN_WITHOUT_BF16:
+            return f"{name}={value}"
+    if capability.upper() in TORCH_BELOW_AVX512:
+        return f"torch kernels {capability}"
+    return ""
 
 
 @lru_cache(maxsize=1)
@@ -134,9 +167,9 @@ def choose_dtype(setting: str = "auto", features: CpuFeatures | None = None) -> 
     if setting == "auto":
         if native:
             return "bfloat16", f"CPU has native bf16: {', '.join(native)}"
-        return "float32", f"CPU has no native bf16: {features.vector_isa}"
+        return "float32", f"CPU has no native bf16: {features.no_bf16_reason}"
     if setting == "bfloat16" and not native:
-        return "bfloat16", f"set by embedder_dtype; CPU has no native bf16 ({features.vector_isa}), so it is emulated and slow"
+        return "bfloat16", f"set by embedder_dtype; CPU has no native bf16 ({features.no_bf16_reason}), so it is emulated and slow"
     return setting, "set by embedder_dtype"
 
 

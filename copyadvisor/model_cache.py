@@ -291,7 +291,7 @@ def warn_if_bf16_is_emulated(quantization: str) -> bool:
     if quantization != "bf16" or not bf16_is_emulated():
         return False
     log.warning("quantization bf16 on a CPU without native bf16 (%s): bf16 is emulated and slow here; "
-                "int8 (the default) or fp32 is faster", cpu_features().vector_isa)
+                "int8 (the default) or fp32 is faster", cpu_features().no_bf16_reason)
     return True
 
 

@@ -23,6 +23,14 @@ SAPPHIRE_RAPIDS = "processor\t: 0\nflags\t\t: sse2 avx avx2 avx512f avx512bw amx
 SKYLAKE_X = "processor\t: 0\nflags\t\t: sse2 avx avx2 avx512f avx512bw avx512dq avx512vl\n"
 
 
+@pytest.fixture(autouse=True)
+def uncapped(monkeypatch):
+    """Fake CPUs judged as if torch and oneDNN ran at full width, whatever this machine is."""
+    monkeypatch.setattr(cpu, "torch_capability", lambda: "AVX512")
+    for name in cpu.ONEDNN_CAPS:
+        monkeypatch.delenv(name, raising=False)
+
+
 def features(text: str, tmp_path) -> CpuFeatures:
     path = tmp_path / "cpuinfo"
     path.write_text(text, encoding="utf-8")
@@ -126,3 +134,16 @@ def test_generation_stays_int8_by_default():
 
     assert load_config(environ={}).quantization == "int8"
     assert TransformersGenerator.quantization == "int8"
+
+
+def test_bf16_flags_held_back_by_a_torch_or_onednn_cap_are_not_native(tmp_path, monkeypatch):
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "avx2")
+    found = features(ZEN4, tmp_path)
+    assert found.capped_by == "ONEDNN_MAX_CPU_ISA=AVX2" and found.native_bf16 == ()
+    assert choose_dtype("auto", found) == ("float32", "CPU has no native bf16: avx512, capped by ONEDNN_MAX_CPU_ISA=AVX2")
+    assert "bf16 not native (emulated, capped by ONEDNN_MAX_CPU_ISA=AVX2)" in found.summary()
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_BF16")
+    assert features(ZEN4, tmp_path).native_bf16 == ("avx512_bf16",)
+    monkeypatch.setattr(cpu, "torch_capability", lambda: "AVX2")  # ATEN_CPU_CAPABILITY=avx2
+    assert features(ZEN4, tmp_path).capped_by == "torch kernels AVX2"
+    assert features(AVX2_ONLY, tmp_path).capped_by == ""  # nothing to hold back
