@@ -336,7 +336,8 @@ def load_int8(location):
 
     log.info("quantising %s to int8 (once; cached in %s)", location, cached)
     model = load_plain(location, torch.float32)
-    model = quantize_dynamic(model, {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8)
+    # inplace: the default deep-copies the float32 model first (peak RSS 5.5 GB against 3.8 GB for the 0.5B)
+    model = quantize_dynamic(model, {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8, inplace=True)
     save_int8(model, cached)
     return model
 
