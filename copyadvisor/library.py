@@ -63,7 +63,7 @@ def open_library(config: Config, force_rebuild: bool = False, progress=None) -> 
     ``library.house_rules.problems``."""
     if progress:
         progress("load_embedder", 0, None)
-    embedder = get_embedder(config.embedder, config.threshold, config.late_interaction)
+    embedder = get_embedder(config.embedder, config.threshold, config.late_interaction, config.embedder_dtype)
     index = open_index(config.corpus, config.index, embedder, force_rebuild=force_rebuild, progress=progress)
     return Library(config, embedder, index, Retriever(index, embedder), load_library_rules(config.corpus, index))
 

