@@ -84,3 +84,31 @@ def loading_messages() -> dict[str, dict[str, str]]:
     if missing:
         raise KnowledgeError(f"{path}: lacks {', '.join(f'[{key}]' for key in missing)}")
     return table
+
+
+LEXICON_KINDS = {"english": 2, "table": None, "stem": None, "plain": None, "arabic": 3}  # kind -> forms per noun
+
+
+@lru_cache(maxsize=1)
+def lexicon() -> dict[str, dict]:
+    """``data/lexicon.toml``: language -> its inflection table (``kind``, ``nouns`` and the
+    kind's own keys), every noun a known term and every form list the right length."""
+    path = DATA / "lexicon.toml"
+    table = read_toml("lexicon.toml")
+    known = terms()
+    for lang, entry in table.items():
+        kind = entry.get("kind")
+        if kind not in LEXICON_KINDS:
+            raise KnowledgeError(f"{path}: [{lang}] kind must be one of {', '.join(LEXICON_KINDS)}, not {kind!r}")
+        nouns = entry.get("nouns")
+        if not isinstance(nouns, dict) or not nouns:
+            raise KnowledgeError(f"{path}: [{lang}] needs a [{lang}.nouns] table")
+        size = len(entry.get("slots", ())) if kind == "table" else LEXICON_KINDS[kind]
+        for term, forms in [*nouns.items(), *entry.get("extra", {}).items()]:
+            if term not in known:
+                raise KnowledgeError(f"{path}: [{lang}] names {term!r}, which is no [term.{term}] in terms.toml")
+            if size is not None and term in nouns and (not isinstance(forms, list) or len(forms) != size):
+                raise KnowledgeError(f"{path}: [{lang}.nouns] {term} needs {size} forms")
+        if entry.get("ambiguous") is not None and entry["ambiguous"] not in nouns:
+            raise KnowledgeError(f"{path}: [{lang}] ambiguous term {entry['ambiguous']!r} has no nouns entry")
+    return table

@@ -39,7 +39,7 @@ from typing import Optional
 from .advisor import RATIONALES, SUPPORT_SEARCH_K, TERM_QUERIES, best_support, in_language, recommend
 from .house_rules import NO_RULES, HouseRule, HouseRules, RuleMatch
 from .language import detect_language
-from .lexicon import DISTINGUISHES, FINDERS, TermHit, find_terms, replacement
+from .lexicon import TermHit, distinguishes, find_terms, languages, replacement
 from .library import Library
 
 MAX_DRAFT_CHARS = 50_000
@@ -178,7 +178,7 @@ class Reviewer:
         seen: Counter = Counter()
         for start, paragraph in paragraphs(text):
             lang = detect_language(paragraph) or "en"
-            lang = lang if lang in FINDERS else "en"
+            lang = lang if lang in languages() else "en"
             seen[lang] += len(paragraph)
             for hit in find_terms(paragraph, (lang,)):
                 hits.append(TermHit(hit.start + start, hit.end + start, hit.text, hit.lang, hit.term, hit.slot, hit.ambiguous))
@@ -200,7 +200,7 @@ class Reviewer:
         want = ctx.relationship
         majority = majority_term(hits)
         for hit in hits:
-            if hit.lang in DISTINGUISHES and hit.term in ("client", "customer"):
+            if distinguishes(hit.lang) and hit.term in ("client", "customer"):
                 if want in ("client", "customer") and hit.term != want:
                     yield self.finding(text, hit, want, "copyadvisor.WrongTerm", "warning",
                                        f"'{hit.text}' reads as {hit.term}, but this draft describes {RATIONALES[want]}: use '{{suggestion}}'.")
@@ -317,7 +317,7 @@ def without_overlaps(findings: list[Finding]) -> list[Finding]:
 
 def majority_term(hits: list[TermHit]) -> Optional[str]:
     """client or customer: the one the draft uses more (first used on a tie); None if it uses one only."""
-    counts = Counter(h.term for h in hits if h.term in ("client", "customer") and h.lang in DISTINGUISHES)
+    counts = Counter(h.term for h in hits if h.term in ("client", "customer") and distinguishes(h.lang))
     if len(counts) < 2:
         return None
     first = next(h.term for h in hits if h.term in counts)
