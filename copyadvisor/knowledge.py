@@ -112,3 +112,49 @@ def lexicon() -> dict[str, dict]:
         if entry.get("ambiguous") is not None and entry["ambiguous"] not in nouns:
             raise KnowledgeError(f"{path}: [{lang}] ambiguous term {entry['ambiguous']!r} has no nouns entry")
     return table
+
+
+@dataclass(frozen=True)
+class Senses:
+    """``data/senses.toml``, compiled: what tells client from customer in a passage."""
+
+    client_words: dict[str, re.Pattern]  # language ("*" = any) -> an unambiguous client word
+    customer_words: dict[str, re.Pattern]
+    ambiguous: dict[str, re.Pattern]  # language -> the one word for both
+    client_cues: dict[str, re.Pattern]
+    customer_cues: dict[str, re.Pattern]
+    other: dict[str, re.Pattern]  # term label -> its words, any language
+    unambiguous_languages: frozenset[str]
+    own_client_word: frozenset[str]  # languages whose ambiguous word is spelt "client"
+
+
+@lru_cache(maxsize=1)
+def senses() -> Senses:
+    path = DATA / "senses.toml"
+    data = read_toml("senses.toml")
+    known = terms()
+
+    def compiled(where: str, table: object) -> dict[str, re.Pattern]:
+        if not isinstance(table, dict) or not all(isinstance(v, str) and v for v in table.values()):
+            raise KnowledgeError(f"{path}: [{where}] must map names to non-empty patterns")
+        try:
+            return {key: re.compile(pattern, re.IGNORECASE) for key, pattern in table.items()}
+        except re.error as error:
+            raise KnowledgeError(f"{path}: [{where}]: bad pattern: {error}") from error
+
+    for where in ("words", "cues"):
+        if set(data.get(where, {})) != {"client", "customer"}:
+            raise KnowledgeError(f"{path}: [{where}] needs exactly [{where}.client] and [{where}.customer]")
+    unknown = [label for label in data.get("other", {}) if label not in known]
+    if unknown:
+        raise KnowledgeError(f"{path}: [other] names {', '.join(unknown)}, not terms in terms.toml")
+    return Senses(
+        client_words=compiled("words.client", data["words"]["client"]),
+        customer_words=compiled("words.customer", data["words"]["customer"]),
+        ambiguous=compiled("ambiguous", data.get("ambiguous", {})),
+        client_cues=compiled("cues.client", data["cues"]["client"]),
+        customer_cues=compiled("cues.customer", data["cues"]["customer"]),
+        other=compiled("other", data.get("other", {})),
+        unambiguous_languages=frozenset(data.get("unambiguous_languages", ())),
+        own_client_word=frozenset(data.get("own_client_word", ())),
+    )
