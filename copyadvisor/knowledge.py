@@ -39,6 +39,7 @@ class Term:
     meaning: str
     names: dict[str, str]  # language -> the word to write
     forms: dict[str, re.Pattern]  # language -> finds the word and its inflections
+    query: str = ""  # what to search the library for to find passages about the term
 
     def name(self, language: str) -> str:
         return self.names.get(language, self.names["en"])
@@ -46,6 +47,14 @@ class Term:
     def found_in(self, text: str, language: str) -> bool:
         pattern = self.forms.get(language) or self.forms["en"]
         return bool(pattern.search(text))
+
+
+TERM_KEYS = ("meaning", "query")  # a term's string keys that are not languages
+
+
+def supported_languages() -> list[str]:
+    """The languages every message and term must have: those of the first term (client)."""
+    return list(next(iter(terms().values())).names)
 
 
 @lru_cache(maxsize=1)
@@ -57,14 +66,14 @@ def terms() -> dict[str, Term]:
     loaded = {}
     for label, entry in table.items():
         forms = entry.get("forms", {})
-        names = {lang: value for lang, value in entry.items() if isinstance(value, str) and lang != "meaning"}
-        if "en" not in names or "en" not in forms or not entry.get("meaning"):
-            raise KnowledgeError(f"{DATA / 'terms.toml'}: term {label!r} needs meaning, en and forms.en")
+        names = {lang: value for lang, value in entry.items() if isinstance(value, str) and lang not in TERM_KEYS}
+        if "en" not in names or "en" not in forms or not entry.get("meaning") or not entry.get("query"):
+            raise KnowledgeError(f"{DATA / 'terms.toml'}: term {label!r} needs meaning, query, en and forms.en")
         try:
             compiled = {lang: re.compile(pattern, re.IGNORECASE) for lang, pattern in forms.items()}
         except re.error as error:
             raise KnowledgeError(f"{DATA / 'terms.toml'}: term {label!r}: bad pattern: {error}") from error
-        loaded[label] = Term(label, entry["meaning"], names, compiled)
+        loaded[label] = Term(label, entry["meaning"], names, compiled, entry["query"])
     return loaded
 
 

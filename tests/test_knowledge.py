@@ -2,12 +2,12 @@
 
 import re
 
+from copyadvisor import knowledge
 from copyadvisor.knowledge import read_toml
 
 
 def supported_languages() -> set[str]:
-    client = read_toml("terms.toml")["term"]["client"]
-    return {key for key, value in client.items() if isinstance(value, str) and key != "meaning"}
+    return set(knowledge.supported_languages())
 
 
 def test_every_message_exists_in_every_supported_language():
@@ -21,6 +21,7 @@ def test_every_term_has_a_word_and_forms_in_every_supported_language():
     languages = supported_languages()
     for label, term in read_toml("terms.toml")["term"].items():
         assert languages <= set(term), label
+        assert term["query"] and term["meaning"], label
         assert languages <= set(term["forms"]), label
 
 
