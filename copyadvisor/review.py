@@ -200,7 +200,7 @@ class Reviewer:
             if distinguishes(hit.lang) and hit.term in ("client", "customer"):
                 if want in ("client", "customer") and hit.term != want:
                     yield self.finding(text, hit, want, "copyadvisor.WrongTerm", "warning",
-                                       "review_wrong_term", term=hit.term, why=RATIONALES[want])
+                                       "review_wrong_term", read_as=hit.term, why=RATIONALES[want])
                 elif want is None and majority and hit.term != majority:
                     yield self.finding(text, hit, majority, "copyadvisor.Inconsistent", "warning",
                                        "review_inconsistent", majority=majority)
