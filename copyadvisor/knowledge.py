@@ -167,3 +167,65 @@ def senses() -> Senses:
         unambiguous_languages=frozenset(data.get("unambiguous_languages", ())),
         own_client_word=frozenset(data.get("own_client_word", ())),
     )
+
+
+@lru_cache(maxsize=1)
+def languages() -> dict:
+    """``data/languages.toml``: ``names`` (code -> English name) and ``detected`` (lingua's names)."""
+    path = DATA / "languages.toml"
+    data = read_toml("languages.toml")
+    if not isinstance(data.get("names"), dict) or not data["names"] or not data.get("detected"):
+        raise KnowledgeError(f"{path}: needs detected = [...] and a [names] table")
+    missing = [lang for lang in supported_languages() if lang not in data["names"]]
+    if missing:
+        raise KnowledgeError(f"{path}: [names] lacks {', '.join(missing)}")
+    return data
+
+
+@lru_cache(maxsize=1)
+def echo_markers() -> re.Pattern:
+    """``data/checks.toml`` echo_markers, as one case-insensitive pattern."""
+    path = DATA / "checks.toml"
+    markers = read_toml("checks.toml").get("echo_markers")
+    if not markers or not all(isinstance(m, str) and m for m in markers):
+        raise KnowledgeError(f"{path}: echo_markers must be a list of non-empty patterns")
+    try:
+        return re.compile("|".join(markers), re.IGNORECASE)
+    except re.error as error:
+        raise KnowledgeError(f"{path}: echo_markers: bad pattern: {error}") from error
+
+
+GLOSS_LETTER = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f"  # Latin letters: where a gloss's word ends
+
+
+@lru_cache(maxsize=1)
+def gloss_words() -> dict[str, dict]:
+    """``data/glosses.toml`` as the tables glosses.py uses: ``distinct_words`` (language ->
+    (client, customer)), ``term_patterns`` (language -> (client, customer) regexes, bounded),
+    ``distinct_patterns`` (source language -> (client, customer) regexes), ``ambiguous_word``
+    (language -> the one word) and ``ambiguous_patterns`` (language -> (singular, plural))."""
+    path = DATA / "glosses.toml"
+    tables: dict[str, dict] = {key: {} for key in ("distinct_words", "term_patterns", "distinct_patterns", "ambiguous_word", "ambiguous_patterns")}
+    for lang, entry in read_toml("glosses.toml").items():
+        for key in ("words", "find", "prerender", "ambiguous_forms"):
+            if key in entry and (not isinstance(entry[key], list) or len(entry[key]) != 2):
+                raise KnowledgeError(f"{path}: [{lang}] {key} must be a pair")
+        try:
+            for pattern in [*entry.get("find", ()), *entry.get("prerender", ()), *entry.get("ambiguous_forms", ())]:
+                re.compile(pattern)
+        except re.error as error:
+            raise KnowledgeError(f"{path}: [{lang}]: bad pattern: {error}") from error
+        if "words" in entry:
+            if "find" not in entry:
+                raise KnowledgeError(f"{path}: [{lang}] has words but no find patterns")
+            tables["distinct_words"][lang] = tuple(entry["words"])
+            bound = entry.get("latin_bounded", True)
+            tables["term_patterns"][lang] = tuple(
+                rf"(?<![{GLOSS_LETTER}]){p}(?![{GLOSS_LETTER}])" if bound else p for p in entry["find"])
+        if "prerender" in entry:
+            tables["distinct_patterns"][lang] = tuple(entry["prerender"])
+        if "ambiguous" in entry:
+            tables["ambiguous_word"][lang] = entry["ambiguous"]
+        if "ambiguous_forms" in entry:
+            tables["ambiguous_patterns"][lang] = tuple(entry["ambiguous_forms"])
+    return tables
