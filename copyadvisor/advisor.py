@@ -112,17 +112,7 @@ def instruction_texts() -> list[str]:
 
 RATIONALES = {label: term.meaning for label, term in terms().items()}
 # What to search for when the top passages do not discuss the recommended term.
-TERM_QUERIES = {
-    "client": "client klien クライアント عميل: ongoing, personalised, professional relationship built on trust and expertise",
-    "customer": "customer pelanggan 顧客 زبون: one-off purchase driven by price and convenience, at a store",
-    "subscriber": "subscriber abonné abonent subskrybent 購読者 مشترك: pays for a recurring service such as paywall content",
-    "member": "member membre członek anggota 会員 عضو: community aspect of the relationship, membership",
-    "user": "user utilisateur użytkownik pengguna ユーザー مستخدم: interacts with your product, for example software",
-    "buyer": "buyer acheteur kupujący nabywca pembeli 購入者 مشتري: anyone who makes a purchase, B2B retail and manufacturing",
-    "consumer": "consumer consommateur konsument konsumen 消費者 مستهلك: the person who actually uses your product",
-    "shopper": "shopper kupujący 買い物客 متسوق: browses several options before buying",
-    "follower": "follower pengikut フォロワー متابع: social media accounts, follows a person or organisation",
-}
+TERM_QUERIES = {label: term.query for label, term in terms().items()}
 
 
 @dataclass

@@ -12,7 +12,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-from .knowledge import terms
+from .knowledge import echo_markers, terms
 from .language import detect_language
 from .types import Answer
 
@@ -20,13 +20,8 @@ CITATION = re.compile(r"\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\]")
 SENTENCE_END = re.compile(r"(?<=[.!?。！？؟])\s+|(?<=[。！？])")
 LIST_NUMBER = re.compile(r"(?m)^\s*\d{1,2}[.)]\s")
 DIGITS = re.compile(r"\d+(?:[.,]\d+)?")
-# What an answer says when it repeats its instructions instead of answering.
-ECHO_MARKERS = re.compile(
-    r"do not repeat|these instructions|instructions for you|the user'?s message|system prompt|numbered passages"
-    r"|you are copyadvisor|cite the passages|as an ai\b|language model|\bpassage \[?\d|according to passage"
-    r"|answer in (?:english|french|polish|japanese|indonesian|arabic|german|spanish)|only these passages",
-    re.IGNORECASE,
-)
+# What an answer says when it repeats its instructions instead of answering (data/checks.toml).
+ECHO_MARKERS = echo_markers()
 MAX_SENTENCES = 5
 MIN_ECHO_WORDS = 6  # a run of this many instruction words in the answer is an echo
 

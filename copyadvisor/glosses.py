@@ -57,6 +57,7 @@ from typing import Iterable, Iterator, Optional
 
 from tqdm import tqdm
 
+from .knowledge import gloss_words
 from .language import detect_language, language_name
 from .splitting import effective_length
 from .types import Passage
@@ -71,16 +72,11 @@ DEFAULT_LANGUAGES = ("en",)
 # that fails from its best source is better left without a gloss.
 MAX_SOURCES = 1
 
-# Languages that write both English words with one word, and that word.
-AMBIGUOUS_WORD = {"fr": "client", "pl": "klient", "ar": "عميل"}
-# Languages that keep the two apart, and their words (client, customer).
-DISTINCT_WORDS = {
-    "en": ("client", "customer"),
-    "id": ("klien", "pelanggan"),
-    "ja": ("クライアント", "顧客"),
-    "de": ("Klient", "Kunde"),
-    "nl": ("cliënt", "klant"),
-}
+# The client and customer words per language are data (data/glosses.toml):
+# languages that write both English words with one word, and that word;
+AMBIGUOUS_WORD = gloss_words()["ambiguous_word"]
+# languages that keep the two apart, and their words (client, customer).
+DISTINCT_WORDS = gloss_words()["distinct_words"]
 SOURCE_LANGS = ("id", "ja")  # parallels worth translating from: they keep client and customer apart
 EAST_ASIAN = frozenset({"ja", "zh", "ko"})
 # Effective length (splitting.effective_length) of a text relative to its English translation,
@@ -347,14 +343,8 @@ def usable_parallels(passage: Passage, lang: str, by_id: dict[str, Passage], doc
 
 # Where the words are certain, they are written in the target language before translating: a
 # small model then cannot leave "pelanggan" untranslated or turn it into the wrong word.
-DISTINCT_PATTERNS = {
-    "id": (r"\bklien\b", r"\bpelanggan\b"),
-    "ja": (r"クライアント", r"顧客|お客様|お客さま"),
-}
-AMBIGUOUS_PATTERNS = {  # (singular, plural) forms of the one word
-    "fr": (r"\b[Cc]liente?\b", r"\b[Cc]liente?s\b"),
-    "pl": (r"\b[Kk]lient(?:a|em|owi|ka)?\b|\b[Kk]liencie\b", r"\b[Kk]lienci\b|\b[Kk]lient(?:ów|om|ami|ach|y|ki)\b"),
-}
+DISTINCT_PATTERNS = gloss_words()["distinct_patterns"]
+AMBIGUOUS_PATTERNS = gloss_words()["ambiguous_patterns"]  # (singular, plural) forms of the one word
 PLURALS = {"en": lambda word: word + "s", "de": lambda word: word + ("n" if word.endswith("e") else "en")}
 
 
@@ -511,14 +501,7 @@ def shingles(text: str, size: int = 6) -> set[tuple[str, ...]]:
     return {tuple(words[i : i + size]) for i in range(len(words) - size + 1)}
 
 
-LETTER = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f"  # Latin letters: a word ends at anything else (also kana)
-TERM_PATTERNS = {  # the target's client and customer words, any form
-    "en": (rf"(?<![{LETTER}])clients?(?![{LETTER}])", rf"(?<![{LETTER}])customers?(?![{LETTER}])"),
-    "de": (rf"(?<![{LETTER}])Klient(?:en|in|innen)?(?![{LETTER}])", rf"(?<![{LETTER}])Kund(?:e|en|in|innen)(?![{LETTER}])"),
-    "ja": (r"クライアント", r"顧客"),
-    "id": (rf"(?<![{LETTER}])klien(?![{LETTER}])", rf"(?<![{LETTER}])pelanggan(?![{LETTER}])"),
-    "nl": (rf"(?<![{LETTER}])cliënt(?:en)?(?![{LETTER}])", rf"(?<![{LETTER}])klant(?:en)?(?![{LETTER}])"),
-}
+TERM_PATTERNS = gloss_words()["term_patterns"]  # the target's client and customer words, any form
 
 
 def term_sequence(text: str, target: str) -> list[str]:

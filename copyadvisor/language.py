@@ -6,29 +6,18 @@ import threading
 from functools import lru_cache
 from typing import Optional
 
+from .knowledge import languages as known_languages
+
 _lock = threading.Lock()
 
-# A broad fixed set: restricting lingua's candidates makes short texts far more reliable.
-# Malay is left out: short Indonesian questions were taken for Malay.
-CANDIDATES = (
-    "ENGLISH", "FRENCH", "POLISH", "JAPANESE", "INDONESIAN", "ARABIC", "GERMAN", "SPANISH", "ITALIAN",
-    "PORTUGUESE", "DUTCH", "CHINESE", "KOREAN", "RUSSIAN", "TURKISH", "VIETNAMESE", "THAI", "HINDI",
-    "SWEDISH", "DANISH", "BOKMAL", "FINNISH", "CZECH", "UKRAINIAN", "ROMANIAN", "GREEK", "HEBREW",
-)
-NAMES = {
-    "en": "English", "fr": "French", "pl": "Polish", "ja": "Japanese", "id": "Indonesian", "ar": "Arabic",
-    "de": "German", "es": "Spanish", "it": "Italian", "pt": "Portuguese", "nl": "Dutch", "zh": "Chinese",
-    "ko": "Korean", "ru": "Russian", "tr": "Turkish", "vi": "Vietnamese", "th": "Thai", "hi": "Hindi",
-    "sv": "Swedish", "da": "Danish", "nb": "Norwegian", "fi": "Finnish", "cs": "Czech", "uk": "Ukrainian",
-    "ms": "Malay", "ro": "Romanian", "el": "Greek", "he": "Hebrew",
-}
+# The candidates lingua chooses among and the languages' names are data: data/languages.toml.
 
 
 @lru_cache(maxsize=1)
 def _detector():
     from lingua import Language, LanguageDetectorBuilder
 
-    languages = (getattr(Language, name) for name in CANDIDATES)
+    languages = (getattr(Language, name) for name in known_languages()["detected"])
     # preloaded: lazy loading put seconds of model loading into whichever request came first
     return LanguageDetectorBuilder.from_languages(*languages).with_preloaded_language_models().build()
 
@@ -51,4 +40,4 @@ def detect_language(text: str, min_confidence: float = 0.0) -> Optional[str]:
 
 
 def language_name(code: str) -> str:
-    return NAMES.get(code, code)
+    return known_languages()["names"].get(code, code)

@@ -36,15 +36,16 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Optional
 
-from .advisor import RATIONALES, SUPPORT_SEARCH_K, TERM_QUERIES, best_support, in_language, recommend
+from .advisor import RATIONALES, SUPPORT_SEARCH_K, TERM_QUERIES, best_support, in_language, message, prompts, recommend
 from .house_rules import NO_RULES, HouseRule, HouseRules, RuleMatch
+from .knowledge import terms
 from .language import detect_language
-from .lexicon import DISTINGUISHES, FINDERS, TermHit, find_terms, replacement
+from .lexicon import TermHit, distinguishes, find_terms, languages, replacement
 from .library import Library
 
 MAX_DRAFT_CHARS = 50_000
 SEVERITY_ORDER = {"error": 3, "warning": 2, "suggestion": 1}
-ALTERNATIVES = ("subscriber", "member", "user", "buyer", "consumer", "shopper", "follower")
+MESSAGE_LANGUAGE = "en"  # findings' messages (data/messages.toml) stay English, like the rationales they quote
 FR_ELISION = re.compile(r"(?<!\w)(le|la|du|au)\s+$", re.IGNORECASE)
 
 
@@ -120,14 +121,9 @@ def validate_draft(draft: object) -> str:
     return draft
 
 
-EXPLAIN_PROMPT = """You explain one wording suggestion to a marketing copywriter, in {language}, \
-in one or two short sentences of plain text, using only this passage from the library:
-[1] {passage}
-The draft uses "{word}"; the suggestion is "{suggestion}", because the draft describes {why}. Cite the passage as [1]."""
-HOUSE_EXPLAIN_PROMPT = """You explain one house-style rule to a marketing copywriter, in {language}, \
-in one or two short sentences of plain text, using only this passage from the library's style guide:
-[1] {passage}
-The draft uses "{word}"; the rule says: {message} Cite the passage as [1]."""
+def alternatives() -> tuple[str, ...]:
+    """The terms other than client and customer (data/terms.toml): subscriber, member, user ..."""
+    return tuple(label for label in terms() if label not in ("client", "customer"))
 
 
 class Reviewer:
@@ -178,7 +174,7 @@ class Reviewer:
         seen: Counter = Counter()
         for start, paragraph in paragraphs(text):
             lang = detect_language(paragraph) or "en"
-            lang = lang if lang in FINDERS else "en"
+            lang = lang if lang in languages() else "en"
             seen[lang] += len(paragraph)
             for hit in find_terms(paragraph, (lang,)):
                 hits.append(TermHit(hit.start + start, hit.end + start, hit.text, hit.lang, hit.term, hit.slot, hit.ambiguous))
@@ -198,18 +194,19 @@ class Reviewer:
 
     def apply_rules(self, text: str, hits: list[TermHit], ctx: ReviewContext):
         want = ctx.relationship
+        others = alternatives()
         majority = majority_term(hits)
         for hit in hits:
-            if hit.lang in DISTINGUISHES and hit.term in ("client", "customer"):
+            if distinguishes(hit.lang) and hit.term in ("client", "customer"):
                 if want in ("client", "customer") and hit.term != want:
                     yield self.finding(text, hit, want, "copyadvisor.WrongTerm", "warning",
-                                       f"'{hit.text}' reads as {hit.term}, but this draft describes {RATIONALES[want]}: use '{{suggestion}}'.")
+                                       "review_wrong_term", read_as=hit.term, why=RATIONALES[want])
                 elif want is None and majority and hit.term != majority:
                     yield self.finding(text, hit, majority, "copyadvisor.Inconsistent", "warning",
-                                       f"'{hit.text}' and the draft's other word for this audience ({majority}) mean different relationships: pick one; the draft mostly uses '{{suggestion}}'.")
-                elif want in ALTERNATIVES:
+                                       "review_inconsistent", majority=majority)
+                elif want in others:
                     yield self.alternative(text, hit, want)
-            elif hit.term in ("client", "customer") and want in ALTERNATIVES:
+            elif hit.term in ("client", "customer") and want in others:
                 yield self.alternative(text, hit, want)
 
     def house_findings(self, text: str) -> list[Finding]:
@@ -224,9 +221,10 @@ class Reviewer:
 
     def alternative(self, text: str, hit: TermHit, want: str) -> Optional[Finding]:
         return self.finding(text, hit, want, "copyadvisor.BetterAlternative", "suggestion",
-                            f"'{hit.text}' is correct, but '{{suggestion}}' fits {RATIONALES[want]} better.")
+                            "review_alternative", why=RATIONALES[want])
 
-    def finding(self, text: str, hit: TermHit, term: str, rule: str, severity: str, message: str) -> Optional[Finding]:
+    def finding(self, text: str, hit: TermHit, term: str, rule: str, severity: str, key: str, **values) -> Optional[Finding]:
+        """``key``: the finding's message in data/messages.toml, given ``values`` and {word}, {suggestion}."""
         suggestion = replacement(hit, term)
         if suggestion is None:
             return None
@@ -242,7 +240,7 @@ class Reviewer:
         column = start - (text.rfind("\n", 0, start) + 1) + 1
         return Finding(
             start=start, end=end, line=line, column=column, text=original, rule=rule, severity=severity,
-            message=message.format(suggestion=suggestion), suggestion=suggestion, replacements=[suggestion],
+            message=message(key, MESSAGE_LANGUAGE, word=hit.text, suggestion=suggestion, **values), suggestion=suggestion, replacements=[suggestion],
             citations=self.support(term, hit.lang),
         )
 
@@ -268,11 +266,11 @@ class Reviewer:
             raise ReviewError("explanations need a language model")
         passage = finding.citations[0].quote if finding.citations else "(none)"
         if finding.rule.startswith("House."):
-            prompt = HOUSE_EXPLAIN_PROMPT.format(language=language_name(language), passage=passage, word=finding.text,
+            prompt = prompts()["review"]["house_explain"].format(language=language_name(language), passage=passage, word=finding.text,
                                                  message=finding.message)
         else:
             why = RATIONALES[relationship] if relationship else finding.rule.rsplit(".", 1)[-1]
-            prompt = EXPLAIN_PROMPT.format(language=language_name(language), passage=passage, word=finding.text,
+            prompt = prompts()["review"]["explain"].format(language=language_name(language), passage=passage, word=finding.text,
                                            suggestion=finding.suggestion, why=why)
         messages = [{"role": "user", "content": prompt}]
         yield from self.generator.stream(messages, max_new_tokens=max_new_tokens, stop=SentenceGuard(""))
@@ -317,7 +315,7 @@ def without_overlaps(findings: list[Finding]) -> list[Finding]:
 
 def majority_term(hits: list[TermHit]) -> Optional[str]:
     """client or customer: the one the draft uses more (first used on a tie); None if it uses one only."""
-    counts = Counter(h.term for h in hits if h.term in ("client", "customer") and h.lang in DISTINGUISHES)
+    counts = Counter(h.term for h in hits if h.term in ("client", "customer") and distinguishes(h.lang))
     if len(counts) < 2:
         return None
     first = next(h.term for h in hits if h.term in counts)

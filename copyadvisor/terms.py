@@ -23,61 +23,14 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from .knowledge import senses as sense_data
 from .splitting import Block, effective_length, read_blocks, split_document
 from .types import Document, Passage
 
-# Words that name one concept unambiguously, per language ("*" = any language).
-CLIENT_WORDS = {
-    "*": r"\bclients?\b",
-    "ja": r"クライアント",
-    "id": r"\bklien\b",
-}
-CUSTOMER_WORDS = {
-    "*": r"\bcustomers?\b",
-    "ja": r"顧客|お客様|お客さま",
-    "id": r"\bpelanggan\b",
-    "ar": r"زبون|زبائن",
-}
-# Words that stand for either concept: sense must come from parallels or context.
-AMBIGUOUS_WORDS = {
-    "fr": r"\bclient(?:e|s|es)?\b",
-    "pl": r"\bklien(?:t|ta|tem|towi|cie|ci|tów|tom|tami|tach|ty|tka|tki)?\b",
-    "ar": r"عميل|عملاء|عملائ",
-}
-# Context cues (stems) for the ambiguous languages, from the articles' own criteria.
-CUSTOMER_CUES = {
-    "fr": r"ponctuel|unique|prix|magasin|commodit|pratique|achat|achète|immédiat|transaction|supermarché|épicerie|chaîne|valeur instantanée|abonnement",
-    "pl": r"transakc|jednorazow|pojedyncz|\bcen[aęyi]|sklep|spożywcz|natychmiast|wygod|przypadkow|zakup|gotowy do użycia",
-    "ar": r"لمرة واحدة|السعر|بالسعر|متجر|المتجر|الراحة|فوري|الشراء|سعر|متاجر",
-}
-CLIENT_CUES = {
-    "fr": r"relation|long terme|fidèle|personnalis|professionnel|partenariat|confiance|expertise|expérience|fiabilité|avocat|comptable|projet|continu",
-    "pl": r"relacj|długoterminow|osobist|profesjonaln|prawni|księgow|lojaln|zaufani|spersonalizowan|dostosow|VIP|formaln|wiarygodn|bieżących usług",
-    "ar": r"علاق|طويلة الأمد|ولاء|مخلص|شخصي|مهني|شراكة|ثقة|الثقة|خبرة|الخبرة|موثوقية|مشروع",
-}
-# Other audience words the articles discuss, mapped to an English label.
-OTHER_TERMS = {
-    "subscriber": r"\bsubscribers?\b|\babonnés?\b|subskrybent|abonent|購読者|サブスクライバー|مشترك",
-    "member": r"\bmembers?\b|\bmembres?\b|członk|会員|メンバー|\banggota\b|عضو|أعضاء",
-    "user": r"\busers?\b|utilisateur|użytkownik|ユーザー|\bpengguna\b|مستخدم",
-    "buyer": r"\bbuyers?\b|acheteur|kupując|nabywc|購入者|\bpembeli\b|مشتري",
-    "consumer": r"\bconsumers?\b|consommateur|konsument|消費者|\bkonsumen\b|مستهلك",
-    "shopper": r"\bshoppers?\b|買い物客|متسوق",
-    "follower": r"\bfollowers?\b|フォロワー|\bpengikut\b|متابع",
-}
-UNAMBIGUOUS_LANGS = frozenset({"en", "ja", "id"})
-
-
-def _compile(table: dict[str, str]) -> dict[str, re.Pattern]:
-    return {lang: re.compile(pattern, re.IGNORECASE) for lang, pattern in table.items()}
-
-
-_CLIENT = _compile(CLIENT_WORDS)
-_CUSTOMER = _compile(CUSTOMER_WORDS)
-_AMBIGUOUS = _compile(AMBIGUOUS_WORDS)
-_CUSTOMER_CUES = _compile(CUSTOMER_CUES)
-_CLIENT_CUES = _compile(CLIENT_CUES)
-_OTHER = _compile(OTHER_TERMS)
+# The words and cues are data: ``data/senses.toml``, read through
+# :func:`copyadvisor.knowledge.senses`.
+# English words count in any language (the "*" patterns), except "client" where the
+# language writes it for both concepts (``own_client_word``).
 
 
 @dataclass
@@ -91,17 +44,17 @@ class BlockSense:
 def lexical_sense(text: str, lang: str) -> BlockSense:
     """What the words alone say: unambiguous concepts, and whether an ambiguous word occurs."""
     sense = BlockSense()
-    # English words count in any language; in French and Polish "client" is the ambiguous one.
-    client_patterns = [_CLIENT.get(lang), None if lang in ("fr", "pl") else _CLIENT["*"]]
-    customer_patterns = [_CUSTOMER.get(lang), _CUSTOMER["*"]]
-    ambiguous = _AMBIGUOUS.get(lang)
+    known = sense_data()
+    client_patterns = [known.client_words.get(lang), None if lang in known.own_client_word else known.client_words.get("*")]
+    customer_patterns = [known.customer_words.get(lang), known.customer_words.get("*")]
+    ambiguous = known.ambiguous.get(lang)
     if any(p is not None and p.search(text) for p in client_patterns):
         sense.concepts.add("client")
     if any(p is not None and p.search(text) for p in customer_patterns):
         sense.concepts.add("customer")
     if ambiguous is not None and ambiguous.search(text):
         sense.ambiguous = True
-    sense.terms = {name for name, pattern in _OTHER.items() if pattern.search(text)}
+    sense.terms = {name for name, pattern in known.other.items() if pattern.search(text)}
     if sense.concepts:
         sense.source = "lexical"
     return sense
@@ -112,8 +65,9 @@ def context_sense(text: str, lang: str) -> set[str]:
 
     Cues vote: a side with at least twice the other's cues wins alone, otherwise both.
     """
-    customer = len(_CUSTOMER_CUES[lang].findall(text)) if lang in _CUSTOMER_CUES else 0
-    client = len(_CLIENT_CUES[lang].findall(text)) if lang in _CLIENT_CUES else 0
+    cues = sense_data()
+    customer = len(cues.customer_cues[lang].findall(text)) if lang in cues.customer_cues else 0
+    client = len(cues.client_cues[lang].findall(text)) if lang in cues.client_cues else 0
     if customer == client == 0:
         return set()
     if customer >= 2 * client:
@@ -241,7 +195,7 @@ def resolve_block_sense(doc, block, sense: BlockSense, parallels, senses, by_id)
         return
     from_parallels = set()
     for other_doc, other_index in parallels:
-        if by_id[other_doc].lang in UNAMBIGUOUS_LANGS:
+        if by_id[other_doc].lang in sense_data().unambiguous_languages:
             from_parallels |= senses[other_doc][other_index].concepts
     if from_parallels:
         sense.concepts |= from_parallels

@@ -2,12 +2,14 @@
 
 import re
 
+import pytest
+
+from copyadvisor import knowledge
 from copyadvisor.knowledge import read_toml
 
 
 def supported_languages() -> set[str]:
-    client = read_toml("terms.toml")["term"]["client"]
-    return {key for key, value in client.items() if isinstance(value, str) and key != "meaning"}
+    return set(knowledge.supported_languages())
 
 
 def test_every_message_exists_in_every_supported_language():
@@ -21,6 +23,7 @@ def test_every_term_has_a_word_and_forms_in_every_supported_language():
     languages = supported_languages()
     for label, term in read_toml("terms.toml")["term"].items():
         assert languages <= set(term), label
+        assert term["query"] and term["meaning"], label
         assert languages <= set(term["forms"]), label
 
 
@@ -48,3 +51,113 @@ def test_a_cue_added_as_data_changes_the_recommendation(monkeypatch):
         assert scores.get("member") == 3.0 and matched["member"] == ["patrons"]
     finally:
         cues.compiled_cues.cache_clear()
+
+
+def test_every_loader_accepts_the_shipped_data():
+    assert knowledge.terms() and knowledge.loading_messages()
+    assert set(knowledge.lexicon()) >= {"en", "fr", "pl", "id", "ja", "ar"}
+    assert knowledge.senses().other and knowledge.gloss_words()["distinct_words"]
+    assert knowledge.echo_markers().search("As an AI language model")
+    assert set(knowledge.supported_languages()) <= set(knowledge.languages()["names"])
+
+
+def test_every_translation_of_a_message_has_the_same_placeholders():
+    field = re.compile(r"\{(\w+)\}")
+    for key, table in read_toml("messages.toml").items():
+        expected = set(field.findall(table["en"]))
+        for lang, text in table.items():
+            assert set(field.findall(text)) == expected, (key, lang)
+
+
+def test_lexicon_senses_and_glosses_name_known_terms_and_languages():
+    terms = set(knowledge.terms())
+    for lang, entry in read_toml("lexicon.toml").items():
+        assert set(entry["nouns"]) <= terms, lang
+        assert set(entry.get("extra", {})) <= terms, lang
+        if entry["kind"] == "table":
+            assert all(len(forms) == len(entry["slots"]) for forms in entry["nouns"].values()), lang
+    senses = read_toml("senses.toml")
+    assert set(senses["other"]) <= terms
+    assert set(senses["words"]) == set(senses["cues"]) == {"client", "customer"} <= terms
+    names = knowledge.languages()["names"]
+    assert set(read_toml("glosses.toml")) <= set(names)
+    assert set(read_toml("lexicon.toml")) <= set(names)
+
+
+def test_a_lexicon_entry_of_the_wrong_length_is_refused(monkeypatch):
+    data = read_toml("lexicon.toml")
+    data["fr"]["nouns"]["user"] = ["utilisateur"]
+    monkeypatch.setattr(knowledge, "read_toml", lambda name: data if name == "lexicon.toml" else read_toml(name))
+    knowledge.lexicon.cache_clear()
+    try:
+        with pytest.raises(knowledge.KnowledgeError, match="user needs 4 forms"):
+            knowledge.lexicon()
+    finally:
+        knowledge.lexicon.cache_clear()
+
+
+# A new term added only as data: the loader is patched before the rest of the package is
+# imported (as a fresh process would read edited files), so nothing else changes.
+ADD_A_TERM = r'''
+import json
+from copyadvisor import knowledge
+
+real = knowledge.read_toml
+def read_toml(name):
+    data = real(name)
+    if name == "terms.toml":
+        data["term"]["patron"] = {
+            "meaning": "regulars who come back to a bar, a restaurant or a theatre",
+            "query": "patron habitué: regulars of a bar or a theatre",
+            "en": "patron", "fr": "habitué",
+            "forms": {"en": r"\bpatrons?\b", "fr": r"\bhabitué(?:e|s|es)?\b"},
+        }
+    if name == "cues.toml":
+        data["cue"].append({"term": "patron", "weight": 5.0, "pattern": r"\bregulars?\b|\bhabitués?\b"})
+    if name == "lexicon.toml":
+        data["en"]["nouns"]["patron"] = ["patron", "patrons"]
+        data["fr"]["nouns"]["patron"] = ["habitué", "habituée", "habitués", "habituées"]
+    return data
+knowledge.read_toml = read_toml
+
+from copyadvisor.advisor import recommend
+from copyadvisor.house_rules import NO_RULES
+from copyadvisor.lexicon import find_terms
+from copyadvisor.review import ReviewContext, Reviewer, alternatives
+
+class Found:
+    hits = []
+
+class Library:
+    def search(self, *args, **kwargs):
+        return Found()
+
+reviewer = object.__new__(Reviewer)  # without __init__: no language detector to load
+reviewer.library, reviewer.generator, reviewer._house_rules, reviewer._support = Library(), None, NO_RULES, {}
+decided = recommend("Our regulars come back to the bar every evening. What should we call them?")
+context = ReviewContext(decided.term, "stated", decided.rationale, decided.signals)
+found = {}
+for lang, draft in (("en", "Our customers come back every evening."), ("fr", "Nos clientes reviennent chaque soir.")):
+    findings = [f for f in reviewer.apply_rules(draft, find_terms(draft, (lang,)), context) if f]
+    found[lang] = [(f.rule, f.text, f.suggestion, f.message) for f in findings]
+print(json.dumps({"term": decided.term, "rationale": decided.rationale, "alternative": "patron" in alternatives(), "found": found}))
+'''
+
+
+def test_a_term_added_as_data_is_recommended_and_suggested_in_review():
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    run = subprocess.run([sys.executable, "-c", ADD_A_TERM], cwd=root, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    assert result["term"] == "patron" and result["rationale"].startswith("regulars who come back")
+    assert result["alternative"]
+    (rule, text, suggestion, message), = result["found"]["en"]
+    assert (rule, text, suggestion) == ("copyadvisor.BetterAlternative", "customers", "patrons")
+    assert "regulars who come back" in message
+    (rule, text, suggestion, message), = result["found"]["fr"]
+    assert (text, suggestion) == ("clientes", "habituées")
