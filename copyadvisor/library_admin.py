@@ -261,7 +261,7 @@ def rebuild_library(services, progress: Optional[Progress] = None):
         report(0.0, "Preparing a new index beside the old one")
         log.info("library: rebuilding the index into %s (the old one keeps serving)", staging)
         embedder = services.library.embedder if services.library is not None else get_embedder(
-            config.embedder, config.threshold, config.late_interaction)
+            config.embedder, config.threshold, config.late_interaction, config.embedder_dtype)
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
         copy_extras(index_dir, staging)
