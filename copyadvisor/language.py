@@ -41,3 +41,8 @@ def detect_language(text: str, min_confidence: float = 0.0) -> Optional[str]:
 
 def language_name(code: str) -> str:
     return known_languages()["names"].get(code, code)
+
+
+def language_names() -> dict[str, str]:
+    """ISO code -> English name, for every language copyadvisor knows (data/languages.toml)."""
+    return dict(known_languages()["names"])

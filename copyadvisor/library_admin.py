@@ -32,7 +32,7 @@ from typing import Callable, Optional
 
 from .corpus import CATALOG_NAME, DOCUMENT_SUFFIXES, MAX_DOCUMENT_BYTES, CorpusError, parse_document, read_catalog
 from .index import LOCK_FILE, MANIFEST_FILE, OPTIONAL_FILES, PASSAGES_FILE, VECTORS_FILE, open_index
-from .language import NAMES, language_name
+from .language import language_name, language_names
 from .types import Document
 
 log = logging.getLogger(__name__)
@@ -158,9 +158,9 @@ def add_document(corpus: Path, name: str, raw: bytes, replace: bool = False) -> 
         document = parse_document(name, raw, entry)
     except CorpusError as error:
         raise AdminError(f"Refused: {error}.") from error
-    if document.lang not in NAMES:
+    if document.lang not in language_names():
         raise AdminError(f"Refused: {name}: language {document.lang!r} is not one the library knows "
-                         f"({', '.join(sorted(NAMES))}).")
+                         f"({', '.join(sorted(language_names()))}).")
     stem = Path(name).stem
     existing = corpus_documents(corpus, catalog)
     same_name = [n for n in existing if Path(n).stem == stem]

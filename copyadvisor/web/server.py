@@ -69,6 +69,11 @@ class LoadingPageMiddleware:
 def create_app(config: Config, services: Services | None = None, load: bool = True) -> FastAPI:
     """The whole server. ``load`` starts loading index and model in the background."""
     services = services or Services(config)
+    # Gradio patches tqdm when an event tracks it (the Library tab's); a bar the background load
+    # opened before that patch would crash when closed after it, failing the load: patch first.
+    from gradio.helpers import patch_tqdm
+
+    patch_tqdm()
     if load and not services.ready:
         services.load_in_background()
     app = FastAPI(title="copyadvisor", version="0.1.0", description="Client or customer? Advice grounded in a local library.",
