@@ -54,6 +54,8 @@ def add_common_arguments(parser: argparse.ArgumentParser, suppress: bool = False
         "a model directory or cached hub id, or 'openai:<model>'")
     add("--llm-url", help="base URL of an OpenAI-compatible server (with --llm openai:<model>)")
     add("--quantization", choices=["int8", "bf16", "fp32"], help="transformers back end (default int8)")
+    add("--answers", choices=["auto", "quotes", "model"],
+        help="who writes the answer text: the library's quoted sentences, the model, or auto (quotes with a bundled model)")
     add("-v", "--verbose", action="store_true", help="log what happens (to stderr)")
 
 
@@ -185,7 +187,7 @@ def config_from(args: argparse.Namespace):
     overrides = {
         "corpus": args.corpus, "index": args.index, "embedder": args.embedder, "embedder_dtype": args.embedder_dtype,
         "threshold": args.threshold,
-        "late_interaction": args.late_interaction, "config": args.config, "llm": args.llm, "llm_url": args.llm_url, "quantization": args.quantization,
+        "late_interaction": args.late_interaction, "config": args.config, "llm": args.llm, "llm_url": args.llm_url, "quantization": args.quantization, "answers": getattr(args, "answers", None),
         "admin_token": getattr(args, "admin_token", None),
     }
     return load_config(overrides)

@@ -19,6 +19,7 @@ from .embeddings import DEFAULT_EMBEDDER
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENV_PREFIX = "COPYADVISOR_"
+ANSWER_MODES = ("auto", "quotes", "model")
 
 
 def default_folder(name: str) -> Path:
@@ -46,6 +47,7 @@ class Config:
     rate_limit: int = 30  # requests per minute per client on /api and the widget
     max_body_bytes: int = 262_144  # larger requests get 413
     max_waiting: int = 8  # answers waiting for the model beyond this get 503
+    answers: str = "auto"  # who writes the answer text: quotes (the library's sentences) | model | auto (quotes with a bundled model)
     admin_token: str = field(default="", repr=False)  # changing the library from the browser (Library tab); empty = off (docs/library.md)
 
     @classmethod
@@ -85,6 +87,8 @@ def apply(config: Config, values: dict) -> Config:
             value = number(key, value, float)
         elif key == "late_interaction":
             value = switch(key, value)
+        elif key == "answers" and value not in ANSWER_MODES:
+            raise ValueError(f"answers must be one of {', '.join(ANSWER_MODES)}, not {value!r}")
         elif key == "embedder_dtype":
             value = check_dtype_setting(value)
         elif key in ("port", "rate_limit", "max_body_bytes", "max_waiting"):
