@@ -288,3 +288,30 @@ def test_intent_example_vectors_are_kept_beside_the_index_between_starts(tmp_pat
     second = IntentClassifier(CountingEmbedder(), tmp_path).examples
     assert CountingEmbedder.calls == 1 and first[0] == second[0] and np.allclose(first[1], second[1])
     assert len(list(tmp_path.glob("intent-examples-*.npy"))) == 1
+
+
+@pytest.mark.parametrize(
+    "generator_id, answers, writes",
+    [
+        ("transformers:bundled:int8", "auto", False),  # a bundled model: quotes (measured better)
+        ("transformers:qwen2.5-coder-1.5b:int8", "auto", False),
+        ("openai:qwen2.5-72b@http://llm:8000/v1", "auto", True),  # a served model writes
+        ("transformers:bundled:int8", "model", True),
+        ("openai:x@http://llm/v1", "quotes", False),
+    ],
+)
+def test_who_writes_the_answer_text(generator_id, answers, writes):
+    from copyadvisor.advisor import model_writes
+
+    generator = ScriptedGenerator("")
+    generator.id = generator_id
+    assert model_writes(generator, answers) is writes
+    assert model_writes(None, "model") is False
+
+
+def test_the_answers_setting_is_checked():
+    from copyadvisor.config import load_config
+
+    assert load_config({"answers": "quotes"}, environ={}).answers == "quotes"
+    with pytest.raises(ValueError, match="answers must be one of"):
+        load_config({"answers": "poetry"}, environ={})

@@ -37,11 +37,13 @@ def test_answer_streams_a_verdict_then_grounded_sentences_in_french(advisor):
     assert answer.timings["first_token_ms"] > 0
 
 
-def test_answer_text_on_the_dev_set_has_no_echo_no_invented_number_and_declines_off_topic(advisor):
-    """The bar's hard items on the text itself (the pass rate is reported by `copyadvisor eval answers`)."""
+@pytest.mark.parametrize("answers", ["model", "quotes"])
+def test_answer_text_on_the_dev_set_has_no_echo_no_invented_number_and_declines_off_topic(advisor, answers):
+    """The bar's hard items on the text itself (the pass rate is reported by `copyadvisor eval answers`),
+    with the bundled model writing (its guard at work) and with the library's quotes (the default)."""
     items = load_items(DEV_SET)
     assert len(items) >= 50 and len({i.expected.lang for i in items}) >= 8
-    results = run(advisor, items)
+    results = run(Advisor(advisor.library, advisor.generator, answers=answers), items)
     summary = summarise(results)
     print(summary["by_intent"]["all"])
     assert summary["echoes"] == 0
