@@ -60,6 +60,7 @@ QUESTION_ECHO_SHARE = 0.6  # a sentence whose longest run shared with the questi
 QUOTED_SENTENCES = 3  # sentences quoted when the answer is the library's own words
 INTRO_PENALTY = 0.1  # cosine taken from a sentence of a document's first passage (its introduction)
 QUESTION_ENDS = ("?", "？", "؟")
+LEAD_IN = re.compile("|".join(read_toml("checks.toml").get("lead_in", [])) or r"(?!)")
 INTENT_BONUS = 0.1  # cosine added to a quotable sentence worded like the kind of question ("comes from")
 CITATION = re.compile(r"\[(\s*\d+(?:\s*[,;]\s*\d+)*\s*)\]")
 SENTENCE_SPLIT = re.compile(r"(?<=[.!?。！？؟])\s*")
@@ -834,9 +835,10 @@ def quote_answer(prepared: Prepared, similarity: Optional[Callable[[str, str], f
     units = []  # (evidence, first sentence, last sentence, sentences)
     for e in local:
         sentences = quotable_sentences(e.text)
-        says = [i for i, sentence in enumerate(sentences) if not sentence.rstrip("”»\"' ").endswith(QUESTION_ENDS)]  # a question answers nothing
-        units += [(e, i, i, sentences) for i in says]
-        units += [(e, i - 1, i, sentences) for i in says if i >= 1]
+        asks = {i for i, sentence in enumerate(sentences) if sentence.rstrip("”»\"' ").endswith(QUESTION_ENDS)}  # a question answers nothing
+        leads = {i for i, sentence in enumerate(sentences) if LEAD_IN.search(sentence.strip())}  # "... is this:" needs what follows
+        units += [(e, i, i, sentences) for i in range(len(sentences)) if i not in asks | leads]
+        units += [(e, i - 1, i, sentences) for i in range(1, len(sentences)) if not {i - 1, i} & asks and i not in leads]
     if not units:
         return ""
 
