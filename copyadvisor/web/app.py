@@ -221,7 +221,7 @@ def build_app(services: Services) -> gr.Blocks:
             with gr.Row():
                 send = gr.Button("Ask", variant="primary")
                 reset = gr.Button("New conversation")
-            passages = gr.Textbox(label="Passages given to the model (numbered as cited)", lines=8, interactive=False)
+            passages = gr.Textbox(label="Passages the answer comes from (numbered as cited; the original below each translation)", lines=8, interactive=False)
             gr.Examples(EXAMPLES, inputs=question)
             for trigger in (send.click, question.submit):
                 trigger(lambda m, h: (yield from chat(services, m, h)), inputs=[question, chatbot], outputs=[chatbot, passages]).then(
