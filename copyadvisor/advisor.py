@@ -489,7 +489,8 @@ def is_follow_up(question: str) -> bool:
     """Short, or opening like a continuation ("and for ...?", "et pour ...", "じゃあ ...")."""
     if len(words_of(question)) <= FOLLOW_UP_MAX_WORDS or effective_length(question) <= 40:
         return True
-    return any(p.search(question) for p in follow_up_openers())
+    opening = question.lstrip(" \t\n¿¡\"'«“„")  # "¿y para ...?" opens like "y para"
+    return any(p.search(opening) for p in follow_up_openers())
 
 
 QUOTE_MARKS = re.compile(r"[\"“”„«»「」『』]\s*([^\"“”„«»「」『』]{8,400}?)\s*[\"“”„«»「」『』]")
