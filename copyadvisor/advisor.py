@@ -527,7 +527,8 @@ def recommend(question: str, earlier: str = "") -> Recommendation:
     best, best_score = ranked[0]
     runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
     if best_score - runner_up < DECISIVE_MARGIN:
-        return Recommendation(None, 0.4, f"mixed signals ({', '.join(t for t, _ in ranked[:2])}): " + no_recommendation().rationale, matched)
+        reasons = read_toml("terms.toml")["rationale"]
+        return Recommendation(None, 0.4, reasons["mixed"].format(terms=", ".join(t for t, _ in ranked[:2]), none=reasons["none"]), matched)
     confidence = round(min(0.95, 0.55 + 0.15 * (best_score - runner_up)), 2)
     phrases = ", ".join(f"'{p}'" for p in matched[best][:3])
     return Recommendation(best, confidence, f"{RATIONALES[best]} (signals: {phrases})", matched)
@@ -541,7 +542,7 @@ def decisive(scores: dict[str, float]) -> bool:
 def no_recommendation(signals: Optional[dict] = None) -> Recommendation:
     return Recommendation(
         None, 0.0,
-        "no context given: 'customer' for one-off, price-driven purchases; 'client' for ongoing, personalised professional relationships",
+        read_toml("terms.toml")["rationale"]["none"],
         signals or {},
     )
 

@@ -16,6 +16,7 @@ import gradio as gr
 from ..advisor import Turn
 from ..corpus import MAX_DOCUMENT_BYTES
 from ..house_rules import overview_rows
+from ..knowledge import read_toml
 from ..language import language_names
 from ..library_admin import (
     ADMIN_OFF, AdminError, add_document, admin_enabled, check_admin, corpus_files, name_from_title, pasted_document,
@@ -28,15 +29,9 @@ from .services import Busy, Services
 
 log = logging.getLogger(__name__)
 
-EXAMPLES = [
-    "We are a law firm with long-term retainers. Should we say client or customer?",
-    "Nous vendons des cafés pas chers à emporter. Client ou client ?",
-    "Jak nazywać osoby, które płacą za treści za paywallem?",
-    "私たちは法律事務所です。クライアントと顧客のどちらを使うべきですか？",
-    "Kami menjual kopi murah, orang membeli sekali. Klien atau pelanggan?",
-    "نحن مكتب محاماة نبني علاقات طويلة الأمد. هل نقول عميل أم زبون؟",
-]
-SAMPLE_DRAFT = "Welcome to Smith & Partners, a law firm that builds long-term relationships. Our customers trust our expertise."
+UI = read_toml("ui.toml")  # example questions and the sample draft are data
+EXAMPLES = list(UI["examples"])
+SAMPLE_DRAFT = UI["sample_draft"]
 FINDING_COLUMNS = ["line", "column", "text", "suggestion", "rule", "severity", "message", "source"]
 
 
