@@ -58,6 +58,7 @@ SUPPORT_SEARCH_K = 20
 MAX_MODEL_SENTENCES = 3
 QUESTION_ECHO_SHARE = 0.6  # a sentence whose longest run shared with the question is this long repeats it
 QUOTED_SENTENCES = 3  # sentences quoted when the answer is the library's own words
+QUOTE_MARGIN = 0.08  # a sentence this much less close (cosine) than the best one is not quoted
 INTRO_PENALTY = 0.1  # cosine taken from a sentence of a document's first passage (its introduction)
 QUESTION_ENDS = ("?", "？", "؟")
 LEAD_IN = re.compile("|".join(read_toml("checks.toml").get("lead_in", [])) or r"(?!)")
@@ -829,7 +830,7 @@ def quote_answer(prepared: Prepared, similarity: Optional[Callable[[str, str], f
     is), alone or with the sentence before them ("... the word itself comes from the Latin"
     needs its antecedent); the closest to the question (cosine with ``similarity``, else
     shared words; a sentence worded like the kind of question gets a bonus) are quoted, at
-    most QUOTED_SENTENCES, in their passages' order, each with its citation."""
+    most QUOTED_SENTENCES and none far less close than the best, the closest first, each with its citation."""
     question = prepared.clean_question or prepared.question
     wanted = content_words(question)
     patterns = dict(intents()[0]).get(prepared.intent, [])
@@ -853,7 +854,11 @@ def quote_answer(prepared: Prepared, similarity: Optional[Callable[[str, str], f
         return (-((similarity(question, text) if similarity else overlap) + on_kind - intro), -overlap, last - first, e.number, first)
 
     chosen: list[tuple] = []
-    for unit in sorted(units, key=closeness):
+    ranked = sorted(units, key=closeness)
+    best = -closeness(ranked[0])[0]
+    for unit in ranked:
+        if -closeness(unit)[0] < best - QUOTE_MARGIN:
+            break  # much further from the question than the best sentence: it would only dilute the answer
         taken = sum(last - first + 1 for _, first, last, _ in chosen)
         overlaps = any(u[0] is unit[0] and unit[1] <= u[2] and u[1] <= unit[2] for u in chosen)
         if not overlaps and taken + unit[2] - unit[1] + 1 <= QUOTED_SENTENCES:
@@ -862,7 +867,7 @@ def quote_answer(prepared: Prepared, similarity: Optional[Callable[[str, str], f
             break
     space = " " if joiner(prepared.language) else ""
     quoted = space.join(f"“{space.join(sentences[first : last + 1])}” [{e.number}]"
-                        for e, first, last, sentences in sorted(chosen, key=lambda u: (u[0].number, u[1])))
+                        for e, first, last, sentences in chosen)  # the closest first
     return f"{message('quote', prepared.language)} {quoted}"
 
 
