@@ -58,7 +58,6 @@ SUPPORT_SEARCH_K = 20
 MAX_MODEL_SENTENCES = 3
 QUESTION_ECHO_SHARE = 0.6  # a sentence whose longest run shared with the question is this long repeats it
 QUOTED_SENTENCES = 3  # sentences quoted when the answer is the library's own words
-QUOTE_MARGIN = 0.08  # a sentence this much less close (cosine) than the best one is not quoted
 INTRO_PENALTY = 0.1  # cosine taken from a sentence of a document's first passage (its introduction)
 QUESTION_ENDS = ("?", "？", "؟")
 LEAD_IN = re.compile("|".join(read_toml("checks.toml").get("lead_in", [])) or r"(?!)")
@@ -830,7 +829,8 @@ def quote_answer(prepared: Prepared, similarity: Optional[Callable[[str, str], f
     is), alone or with the sentence before them ("... the word itself comes from the Latin"
     needs its antecedent); the closest to the question (cosine with ``similarity``, else
     shared words; a sentence worded like the kind of question gets a bonus) are quoted, at
-    most QUOTED_SENTENCES and none far less close than the best, the closest first, each with its citation."""
+    most QUOTED_SENTENCES, the closest first, each with its citation (a margin that dropped sentences far
+    less close than the best read better but lowered the facts found: dev 0.704 -> 0.648, held-out 0.648 -> 0.611)."""
     question = prepared.clean_question or prepared.question
     wanted = content_words(question)
     patterns = dict(intents()[0]).get(prepared.intent, [])
@@ -854,11 +854,7 @@ def quote_answer(prepared: Prepared, similarity: Optional[Callable[[str, str], f
         return (-((similarity(question, text) if similarity else overlap) + on_kind - intro), -overlap, last - first, e.number, first)
 
     chosen: list[tuple] = []
-    ranked = sorted(units, key=closeness)
-    best = -closeness(ranked[0])[0]
-    for unit in ranked:
-        if -closeness(unit)[0] < best - QUOTE_MARGIN:
-            break  # much further from the question than the best sentence: it would only dilute the answer
+    for unit in sorted(units, key=closeness):
         taken = sum(last - first + 1 for _, first, last, _ in chosen)
         overlaps = any(u[0] is unit[0] and unit[1] <= u[2] and u[1] <= unit[2] for u in chosen)
         if not overlaps and taken + unit[2] - unit[1] + 1 <= QUOTED_SENTENCES:
