@@ -52,7 +52,6 @@ FALLBACK_LANGUAGE = "en"  # passages are shown in it when there is nothing in th
 SEARCH_K = 6
 PASSAGE_BUDGET = 520  # per passage, in effective_length units (CJK counts double)
 HISTORY_WEIGHT = 0.5
-SITUATION_CUES = 2.0  # cue weight that makes a question without an audience word about one
 DECISIVE_MARGIN = 0.25  # the best term's cue score must lead the next by this much
 SUPPORT_SEARCH_K = 20
 MAX_MODEL_SENTENCES = 3
@@ -476,9 +475,9 @@ def classify(question: str, earlier: list[str], nearest: Optional[Callable[[str]
 
 
 def names_an_audience(text: str) -> bool:
-    """Whether ``text`` is about what to call people: an audience word, or a situation described
-    with several cues ("a small architecture studio working with families for months")."""
-    return bool(AUDIENCE.search(text)) or sum(score_terms(text)[0].values()) >= SITUATION_CUES
+    """Whether ``text`` is about what to call people: an audience word, or a cue for one
+    ("people pay for our paywalled articles", "a small architecture studio working with families")."""
+    return bool(AUDIENCE.search(text)) or bool(score_terms(text)[0])
 
 
 def wants_verdict(intent: str) -> bool:

@@ -250,6 +250,7 @@ def test_a_decline_lists_what_the_library_holds_in_the_asker_language(library):
         ("How should I write the number seven?", False),
         ("Client or customer for our bakery?", True),
         ("We are a small architecture studio working with each family for months on a tailored project.", True),
+        ("People pay for our paywalled articles. What do we call them?", True),
     ],
 )
 def test_only_a_question_about_what_to_call_people_gets_a_verdict(question, about_audience):
