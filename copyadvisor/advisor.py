@@ -526,11 +526,17 @@ def recommend(question: str, earlier: str = "") -> Recommendation:
     best, best_score = ranked[0]
     runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
     if best_score - runner_up < DECISIVE_MARGIN:
-        reasons = read_toml("terms.toml")["rationale"]
+        reasons = verdict_reasons()
         return Recommendation(None, 0.4, reasons["mixed"].format(terms=", ".join(t for t, _ in ranked[:2]), none=reasons["none"]), matched)
     confidence = round(min(0.95, 0.55 + 0.15 * (best_score - runner_up)), 2)
     phrases = ", ".join(f"'{p}'" for p in matched[best][:3])
     return Recommendation(best, confidence, f"{RATIONALES[best]} (signals: {phrases})", matched)
+
+
+@lru_cache(maxsize=1)
+def verdict_reasons() -> dict[str, str]:
+    """terms.toml's [rationale]: the reason given when no single word is decided (read once)."""
+    return read_toml("terms.toml")["rationale"]
 
 
 def decisive(scores: dict[str, float]) -> bool:
@@ -541,7 +547,7 @@ def decisive(scores: dict[str, float]) -> bool:
 def no_recommendation(signals: Optional[dict] = None) -> Recommendation:
     return Recommendation(
         None, 0.0,
-        read_toml("terms.toml")["rationale"]["none"],
+        verdict_reasons()["none"],
         signals or {},
     )
 

@@ -13,9 +13,12 @@ from functools import lru_cache
 from .knowledge import read_toml
 
 
+_PATTERNS = read_toml("cues.toml")["patterns"]  # read once, at import
+
+
 def pattern(name: str) -> re.Pattern:
     """One of the ``[patterns]`` of cues.toml: its alternatives joined, case-insensitive."""
-    return re.compile("|".join(read_toml("cues.toml")["patterns"][name]), re.IGNORECASE)
+    return re.compile("|".join(_PATTERNS[name]), re.IGNORECASE)
 
 
 OUT_OF_SCOPE = pattern("out_of_scope")  # requests that are not about audience wording, whatever words they contain
