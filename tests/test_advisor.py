@@ -316,3 +316,47 @@ def test_the_answers_setting_is_checked():
     assert load_config({"answers": "quotes"}, environ={}).answers == "quotes"
     with pytest.raises(ValueError, match="answers must be one of"):
         load_config({"answers": "poetry"}, environ={})
+
+
+@pytest.mark.parametrize("question, language, named", [
+    ("Is a shopper the same as a customer?", "en", ["shopper", "customer"]),
+    ("customerの語源は？", "ja", ["customer"]),
+    ("Quelle est la différence entre un client et un consommateur ?", "fr", ["client", "customer", "consumer"]),
+    ("Why does any of this matter?", "en", []),
+])
+def test_the_words_a_question_names_are_found_in_its_order(question, language, named):
+    from copyadvisor.advisor import named_terms
+
+    assert named_terms(question, language) == named
+
+
+def test_each_kind_of_question_has_its_aims():
+    from copyadvisor.advisor import TERM_QUERIES, aims_for
+
+    assert aims_for("verdict", "client", []) == [TERM_QUERIES["client"]]
+    assert aims_for("verdict", None, ["client"]) == []
+    difference = aims_for("difference", None, [])  # names no word: the library's main two
+    assert len(difference) == 2 and TERM_QUERIES["client"] in difference[0] and TERM_QUERIES["customer"] in difference[1]
+    assert len(aims_for("alternative", None, ["follower"])) == 1
+    assert len(aims_for("why", None, [])) == 2 and aims_for("general", None, []) == []
+
+
+def test_the_sentence_closest_to_each_aim_is_quoted_first():
+    """A fake similarity: the quote takes, for each aim, its sentence before the question's closest."""
+    from copyadvisor.advisor import Evidence, Prepared, no_recommendation, quote_answer
+    from copyadvisor.types import Hit, Passage
+
+    text = ("Cats are small animals that sleep a lot. Retaining a customer costs five times less than winning one. "
+            "The weather in spring is usually mild and pleasant.")
+    passage = Passage(id="doc#001", doc_id="doc", lang="en", heading="", text=text, start=0, end=len(text))
+    evidence = [Evidence(1, Hit(passage, 1.0, 1.0, 0.0, 1), text, "en")]
+    prepared = Prepared("Tell me about cats and costs", "en", no_recommendation(), intent="why", clean_question="",
+                        evidence=evidence, aims=["what it costs"])
+
+    def similarity(a: str, b: str) -> float:
+        if a == "what it costs":
+            return 0.9 if "costs" in b and "Cats" not in b else 0.0
+        return 0.8 if "Cats" in b and "costs" not in b else 0.1
+
+    answer = quote_answer(prepared, similarity)
+    assert answer.index("five times") < answer.index("Cats are small")
