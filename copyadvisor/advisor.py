@@ -509,7 +509,20 @@ def classify(question: str, earlier: list[str], nearest: Optional[Callable[[str]
         return "verdict" if previous == "rewrite" else previous
     if found:
         return found
-    return nearest(question) if nearest else "difference"
+    kind = nearest(question) if nearest else "difference"
+    if kind == "difference" and describes_a_business(question):
+        return "verdict"  # "we run a bakery, thoughts?" asks what to call the people who buy
+    return kind
+
+
+@lru_cache(maxsize=1)
+def business_patterns() -> list[re.Pattern]:
+    return [re.compile(p, re.IGNORECASE) for p in read_toml("intents.toml")["intent"]["verdict"].get("context", [])]
+
+
+def describes_a_business(question: str) -> bool:
+    """Whether the question describes the asker's business ("we run ...", "nous sommes ...")."""
+    return any(p.search(question) for p in business_patterns())
 
 
 def names_an_audience(text: str) -> bool:

@@ -360,3 +360,12 @@ def test_the_sentence_closest_to_each_aim_is_quoted_first():
 
     answer = quote_answer(prepared, similarity)
     assert answer.index("five times") < answer.index("Cats are small")
+
+
+def test_a_described_business_alone_does_not_force_a_verdict():
+    """A question that only describes the business takes the nearest example's kind; with
+    none closer than a difference question, it asks what to call the people."""
+    question = "We run a small bookkeeping firm. Does the distinction change how we advertise"
+    assert classify(question, [], lambda q: "why") == "why"
+    assert classify(question, [], lambda q: "difference") == "verdict"
+    assert classify("We run a bakery. Client or customer?", [], lambda q: "why") == "verdict"
