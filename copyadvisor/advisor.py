@@ -61,6 +61,8 @@ INTRO_PENALTY = 0.1  # cosine taken from a sentence of a document's first passag
 QUESTION_ENDS = ("?", "？", "؟")
 LEAD_IN = re.compile("|".join(read_toml("checks.toml").get("lead_in", [])) or r"(?!)")
 INTENT_BONUS = 0.1  # cosine added to a quotable sentence worded like the kind of question ("comes from")
+MEANING_MARGIN = 0.05  # cosine lead over the next word's meaning (audience words blanked) for a verdict without cues
+MEANING_CONFIDENCE = 0.5
 AIM_WEIGHT = 1.0  # a sentence picked for an aim: its cosine with the aim ...
 QUESTION_IN_AIM = 0.25  # ... plus this share of its cosine with the question (dev+held-out: 0.25 > 0.5 > 1.0)
 PER_WORD_INTENTS = ("difference", "examples", "alternative")  # answered word by word: a sentence on each word named
@@ -246,6 +248,8 @@ class Advisor:
             prepared.intent = "general"  # "should we use the Oxford comma?" is not about what to call people
         if wants_verdict(prepared.intent):
             prepared.recommendation = recommend(clean, context)
+            if not any(prepared.recommendation.signals.values()):  # no cue in the question or the turns before
+                prepared.recommendation = self.closest_meaning(clean) or prepared.recommendation
         prepared.aims = aims_for(prepared.intent, prepared.recommendation.term, named_terms(query, language))
         started = time.perf_counter()
         result = self.library.search(query, k=SEARCH_K)
@@ -260,6 +264,17 @@ class Advisor:
         prepared.hits = self.with_support(hits, prepared.recommendation.term)
         prepared.evidence = self.choose_evidence(prepared.hits, language)
         return prepared
+
+    def closest_meaning(self, question: str) -> Optional[Recommendation]:
+        """The word whose meaning (terms.toml ``query``) the question is closest to, when it
+        leads the next by MEANING_MARGIN: "every shoot gets planned with the couple" names no
+        cue, but reads like a personal, ongoing service."""
+        described = without_audience_words(question)  # "clients everywhere" must not make it about clients
+        scores = sorted(((self.similarity(described, query), label) for label, query in TERM_QUERIES.items()), reverse=True)
+        (best, term), (runner_up, _) = scores[0], scores[1]
+        if best - runner_up < MEANING_MARGIN:
+            return None
+        return Recommendation(term, MEANING_CONFIDENCE, f"{RATIONALES[term]} (closest in meaning)", {})
 
     def topics(self, language: str) -> str:
         topics = self.library.topics(language) if hasattr(self.library, "topics") else []
@@ -560,6 +575,14 @@ def aims_for(intent: str, term: Optional[str], named: list[str]) -> list[str]:
 def main_words() -> list[str]:
     """terms.toml ``main``: the words the library is about (a difference question naming none is about them)."""
     return list(read_toml("terms.toml").get("main", []))
+
+
+def without_audience_words(text: str) -> str:
+    """``text`` with every audience word (any language's form) blanked out."""
+    for term in terms().values():
+        for pattern in term.forms.values():
+            text = pattern.sub("…", text)
+    return text
 
 
 def named_terms(text: str, language: str) -> list[str]:

@@ -369,3 +369,16 @@ def test_a_described_business_alone_does_not_force_a_verdict():
     assert classify(question, [], lambda q: "why") == "why"
     assert classify(question, [], lambda q: "difference") == "verdict"
     assert classify("We run a bakery. Client or customer?", [], lambda q: "why") == "verdict"
+
+
+def test_audience_words_are_blanked_before_comparing_meanings():
+    from copyadvisor.advisor import without_audience_words
+
+    assert without_audience_words("our CEO wants 'clients' everywhere, not customers") == "our CEO wants '…' everywhere, not …"
+
+
+def test_a_verdict_without_cues_comes_from_the_closest_meaning_or_not_at_all(library):
+    advisor = Advisor(library, None)
+    decided = advisor.closest_meaning("Each family trusts our expertise and we work with them personally, for years")
+    assert decided is not None and decided.term == "client" and decided.confidence < 0.55
+    assert advisor.closest_meaning("Which one is more correct in general? I want ONE word everywhere") is None
