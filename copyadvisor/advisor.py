@@ -36,7 +36,7 @@ import numpy as np
 
 from .answer_checks import ECHO_MARKERS, MIN_ECHO_WORDS, SCRIPTS, content_words, numbers_in, script_share, words_of
 from .cues import AUDIENCE, INJECTION, OUT_OF_SCOPE, score_terms
-from .generation import Generator
+from .backends.generation import Generator
 from .knowledge import read_toml, terms
 from .language import detect_language, language_name
 from .library import Library

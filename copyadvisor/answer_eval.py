@@ -105,7 +105,7 @@ def with_documents(config, folder: Path):
     import shutil
     from dataclasses import replace
 
-    from .model_cache import cache_dir
+    from .backends.model_cache import cache_dir
 
     sources = [Path(config.corpus), Path(folder)]
     digest = hashlib.sha256()

@@ -11,8 +11,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from .config import Config
-from .cpu import cpu_features
-from .embeddings import EmbeddingGemmaEmbedder, can_late_interact
+from .backends.cpu import cpu_features
+from .backends.embeddings import EmbeddingGemmaEmbedder, can_late_interact
 from .evaluation import DEFAULT_QUESTIONS
 from .library import open_library
 
@@ -194,7 +194,7 @@ def current_rss_mib() -> float:
 def generation_candidates(config: Config) -> list[tuple[str, str, object]]:
     """(label, source, registry entry or None): every bundled model, plus ``config.llm`` if it
     names another transformers model (a directory or hub id)."""
-    from .model_cache import BUNDLED_MODELS, bundled_model
+    from .backends.model_cache import BUNDLED_MODELS, bundled_model
 
     default = bundled_model(config.llm)
     rows = [(model.spec + (" (default)" if model is default else ""), model.spec, model) for model in BUNDLED_MODELS]
@@ -207,7 +207,7 @@ def bench_one(source: str, quantization: str, inputs_for) -> dict:
     """Build any missing cache (untimed, reported), time a load from the cache, warm up, time one answer."""
     import gc
 
-    from .model_cache import int8_cache_file, load_int8, load_model, resolve_model
+    from .backends.model_cache import int8_cache_file, load_int8, load_model, resolve_model
 
     started = time.perf_counter()
     location = resolve_model(source)  # joins, verifies and de-quantises on the first use of a bundled model
@@ -237,7 +237,7 @@ def bench_generation(config: Config) -> str:
     """Every bundled model (and ``config.llm`` if it is another local model), int8 and bf16, side by
     side in one run: the same prompt, a warm-up answer, then one timed answer of 64 greedy tokens."""
     from .advisor import Advisor, build_messages
-    from .model_cache import ModelError, missing_packages
+    from .backends.model_cache import ModelError, missing_packages
 
     library = open_library(config)
     advisor = Advisor(library, None)

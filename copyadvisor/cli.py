@@ -24,7 +24,7 @@ from typing import Callable, Sequence
 
 from .config import load_config
 from .corpus import CorpusError
-from .embeddings import EmbedderError, can_late_interact
+from .backends.embeddings import EmbedderError, can_late_interact
 from .index import IndexBuildError
 from .library import Library, open_library
 from .retrieval import QueryError, validate_query
@@ -172,7 +172,7 @@ def run(args: argparse.Namespace, level: int | None = None) -> int:
 
 
 def cmd_fetch_embedder(args: argparse.Namespace) -> int:
-    from . import embeddinggemma
+    from .backends import embeddinggemma
 
     try:
         folder = embeddinggemma.fetch(keep_wheels=args.keep_wheels)

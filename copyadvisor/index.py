@@ -32,7 +32,7 @@ from scipy import sparse
 from tqdm import tqdm
 
 from .corpus import CorpusSnapshot, load_corpus
-from .embeddings import Embedder, latent_dim, token_dim, uses_glosses
+from .backends.embeddings import Embedder, latent_dim, token_dim, uses_glosses
 from . import splitting, terms
 from .glosses import Glosses, text_sha256
 from .terms import build_passages

@@ -244,7 +244,7 @@ def rebuild_library(services, progress: Optional[Progress] = None):
     Answers keep coming from the old index meanwhile; if anything fails, ``<index>.new/`` is
     removed, the old index stays in place and :class:`AdminError` says why. Returns the new Library."""
     from .advisor import Advisor
-    from .embeddings import get_embedder
+    from .backends.embeddings import get_embedder
     from .house_rules import load_library_rules
     from .library import Library
     from .retrieval import Retriever

