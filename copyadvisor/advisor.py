@@ -39,9 +39,9 @@ from .cues import AUDIENCE, INJECTION, OUT_OF_SCOPE, score_terms
 from .backends.generation import Generator
 from .knowledge import read_toml, terms
 from .language import detect_language, language_name
-from .library import Library
-from .retrieval import validate_query
-from .splitting import effective_length, is_wide
+from .retrieval.library import Library
+from .retrieval.search import validate_query
+from .retrieval.splitting import effective_length, is_wide
 from .types import Answer, Citation, Hit, Passage, Recommendation
 
 log = logging.getLogger(__name__)
@@ -197,7 +197,7 @@ class Advisor:
     def stream(self, question: object, history: Optional[list[Turn]] = None) -> Iterator[str | Answer]:
         """Text pieces as they are accepted, then the final :class:`Answer`.
 
-        Raises :class:`~copyadvisor.retrieval.QueryError` for an empty or invalid question."""
+        Raises :class:`~copyadvisor.retrieval.search.QueryError` for an empty or invalid question."""
         started = time.perf_counter()
         history = history or []
         prepared = self.prepare(question, history)
@@ -386,7 +386,7 @@ class Advisor:
 def open_glosses(library: Library):
     """The library's glosses (machine translations of passages), or None when there are none."""
     try:
-        from .glosses import Glosses
+        from .retrieval.glosses import Glosses
     except ImportError:
         return None
     return Glosses.open(library.config.corpus, library.config.index)

@@ -14,7 +14,7 @@ from .config import Config
 from .backends.cpu import cpu_features
 from .backends.embeddings import EmbeddingGemmaEmbedder, can_late_interact
 from .evaluation import DEFAULT_QUESTIONS
-from .library import open_library
+from .retrieval.library import open_library
 
 
 def peak_rss_mib() -> float:
@@ -310,7 +310,7 @@ def bench_review(config: Config, repeat: int = 10) -> str:
 
 def bench_explanation(config: Config) -> str:
     """Time from the review call to the first streamed token of the first model-written explanation."""
-    from .library import open_generator
+    from .retrieval.library import open_generator
     from .review import Reviewer
 
     reviewer = Reviewer(open_library(config), open_generator(config))

@@ -23,11 +23,11 @@ import sys
 from typing import Callable, Sequence
 
 from .config import load_config
-from .corpus import CorpusError
+from .retrieval.corpus import CorpusError
 from .backends.embeddings import EmbedderError, can_late_interact
-from .index import IndexBuildError
-from .library import Library, open_library
-from .retrieval import QueryError, validate_query
+from .retrieval.index import IndexBuildError
+from .retrieval.library import Library, open_library
+from .retrieval.search import QueryError, validate_query
 from .types import SearchResult
 
 log = logging.getLogger("copyadvisor")
@@ -199,7 +199,7 @@ def library_from(args: argparse.Namespace, force_rebuild: bool = False) -> Libra
 
 def advisor_from(args: argparse.Namespace):
     from .advisor import Advisor
-    from .library import open_generator
+    from .retrieval.library import open_generator
 
     config = config_from(args)
     if getattr(args, "with_documents", None):
@@ -339,7 +339,7 @@ def cmd_review(args: argparse.Namespace) -> int:
     raw = sys.stdin.buffer.read() if args.file == "-" else open(args.file, "rb").read()
     name = "stdin" if args.file == "-" else args.file
     if args.explain:
-        from .library import open_generator
+        from .retrieval.library import open_generator
 
         config = config_from(args)
         reviewer = Reviewer(open_library(config), open_generator(config))
@@ -439,8 +439,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_gloss(args: argparse.Namespace) -> int:
-    from .glosses import build_glosses, parse_languages
-    from .library import open_generator
+    from .retrieval.glosses import build_glosses, parse_languages
+    from .retrieval.library import open_generator
 
     languages = parse_languages(args.lang)  # before loading anything, so a typo fails at once
     if args.gloss_llm:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from .config import PROJECT_ROOT
 from . import reporting
-from .library import Library
+from .retrieval.library import Library
 from .reporting import per_language
 from .types import Passage
 

@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
-from .corpus import CATALOG_NAME, DOCUMENT_SUFFIXES, MAX_DOCUMENT_BYTES, CorpusError, parse_document, read_catalog
-from .index import LOCK_FILE, MANIFEST_FILE, OPTIONAL_FILES, PASSAGES_FILE, VECTORS_FILE, open_index
+from .retrieval.corpus import CATALOG_NAME, DOCUMENT_SUFFIXES, MAX_DOCUMENT_BYTES, CorpusError, parse_document, read_catalog
+from .retrieval.index import LOCK_FILE, MANIFEST_FILE, OPTIONAL_FILES, PASSAGES_FILE, VECTORS_FILE, open_index
 from .language import language_name, language_names
 from .types import Document
 
@@ -246,8 +246,8 @@ def rebuild_library(services, progress: Optional[Progress] = None):
     from .advisor import Advisor
     from .backends.embeddings import get_embedder
     from .house_rules import load_library_rules
-    from .library import Library
-    from .retrieval import Retriever
+    from .retrieval.library import Library
+    from .retrieval.search import Retriever
     from .review import Reviewer
 
     report = progress or (lambda fraction, text: None)

@@ -41,7 +41,7 @@ from .house_rules import NO_RULES, HouseRule, HouseRules, RuleMatch
 from .knowledge import terms
 from .language import detect_language
 from .lexicon import TermHit, distinguishes, find_terms, languages, replacement
-from .library import Library
+from .retrieval.library import Library
 
 MAX_DRAFT_CHARS = 50_000
 SEVERITY_ORDER = {"error": 3, "warning": 2, "suggestion": 1}

@@ -13,8 +13,8 @@ import pytest
 from copyadvisor.advisor import (
     Advisor, Turn, classify, clean_sentence, move_citations, quoted_sentence, recommend, shorten, strip_injection,
 )
-from copyadvisor.retrieval import QueryError
-from copyadvisor.splitting import effective_length
+from copyadvisor.retrieval.search import QueryError
+from copyadvisor.retrieval.splitting import effective_length
 
 
 class ScriptedGenerator:

@@ -74,7 +74,7 @@ def test_questions_about_an_added_house_style_guide_are_answered_from_it_and_cit
     from copyadvisor.answer_eval import HOUSE_DOCUMENTS, HOUSE_SET, with_documents
     from copyadvisor.config import load_config
     from copyadvisor.backends.generation import get_generator
-    from copyadvisor.library import open_library
+    from copyadvisor.retrieval.library import open_library
 
     library = open_library(with_documents(load_config({"corpus": str(CORPUS)}), HOUSE_DOCUMENTS))
     results = run(Advisor(library, get_generator("bundled", "int8")), load_items(HOUSE_SET))

@@ -16,7 +16,7 @@ import pytest
 
 from copyadvisor.advisor import Advisor
 from copyadvisor.config import Config
-from copyadvisor.library import open_library
+from copyadvisor.retrieval.library import open_library
 from copyadvisor.library_admin import TRASH_FOLDER, corpus_files
 from copyadvisor.review import Reviewer
 from copyadvisor.web.server import create_app

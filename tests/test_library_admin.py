@@ -15,8 +15,8 @@ import pytest
 
 from copyadvisor.advisor import Advisor
 from copyadvisor.config import Config
-from copyadvisor.corpus import MAX_DOCUMENT_BYTES, load_corpus
-from copyadvisor.library import open_library
+from copyadvisor.retrieval.corpus import MAX_DOCUMENT_BYTES, load_corpus
+from copyadvisor.retrieval.library import open_library
 from copyadvisor.library_admin import (
     TRASH_FOLDER, AdminError, add_document, check_admin, corpus_files, document_name, name_from_title,
     pasted_document, rebuild_library, remove_document,

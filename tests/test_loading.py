@@ -173,7 +173,7 @@ def test_joining_the_model_reports_bytes(fake_model):
 
 
 def test_building_an_index_reports_texts_embedded(small_corpus, tmp_path, embedder):
-    from copyadvisor.index import open_index
+    from copyadvisor.retrieval.index import open_index
 
     heard = []
     open_index(small_corpus, tmp_path / "index", embedder, progress=lambda *a: heard.append(a))

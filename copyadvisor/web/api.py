@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from ..advisor import Turn
-from ..retrieval import QueryError, validate_query
+from ..retrieval.search import QueryError, validate_query
 from ..review import ReviewError
 from ..types import Answer
 from .security import error

@@ -14,7 +14,7 @@ from pathlib import Path
 import gradio as gr
 
 from ..advisor import Turn
-from ..corpus import MAX_DOCUMENT_BYTES
+from ..retrieval.corpus import MAX_DOCUMENT_BYTES
 from ..house_rules import overview_rows
 from ..knowledge import read_toml
 from ..language import language_names
@@ -22,7 +22,7 @@ from ..library_admin import (
     ADMIN_OFF, AdminError, add_document, admin_enabled, check_admin, corpus_files, name_from_title, pasted_document,
     rebuild_library, remove_document,
 )
-from ..retrieval import QueryError
+from ..retrieval.search import QueryError
 from ..review import ReviewError, validate_draft
 from ..types import Answer
 from .services import Busy, Services

@@ -20,7 +20,7 @@ from typing import Optional
 from ..advisor import Advisor
 from ..config import Config
 from ..language import detect_language
-from ..library import Library, open_generator, open_library
+from ..retrieval.library import Library, open_generator, open_library
 from ..progress import LoadingProgress
 from ..review import Reviewer
 

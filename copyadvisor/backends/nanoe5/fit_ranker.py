@@ -27,8 +27,8 @@ import numpy as np
 from . import ranking
 from ...config import PROJECT_ROOT as ROOT
 from ...evaluation import K, load_questions
-from ...library import open_library
-from ...retrieval import LEXICAL_WEIGHT, Signals, fuse
+from ...retrieval.library import open_library
+from ...retrieval.search import LEXICAL_WEIGHT, Signals, fuse
 
 FOLDS = 5
 SHUFFLES = (1, 2, 3)

