@@ -321,7 +321,7 @@ class Advisor:
 
     def rewrite(self, question: str, recommendation: Recommendation) -> Optional[tuple[str, str]]:
         """The sentence to fix, and the review engine's fix of it (None when no sentence is given)."""
-        from .review import Reviewer
+        from .review.reviewer import Reviewer
 
         sentence = quoted_sentence(question)
         if not sentence:

@@ -286,7 +286,7 @@ def bench_generation(config: Config) -> str:
 
 def bench_review(config: Config, repeat: int = 10) -> str:
     """Review time of a 5,000-character draft (no model), after one warm-up review."""
-    from .review import Reviewer
+    from .review.reviewer import Reviewer
     from .review_eval import DEFAULT_DRAFTS, load_drafts
 
     reviewer = Reviewer(open_library(config))
@@ -311,7 +311,7 @@ def bench_review(config: Config, repeat: int = 10) -> str:
 def bench_explanation(config: Config) -> str:
     """Time from the review call to the first streamed token of the first model-written explanation."""
     from .retrieval.library import open_generator
-    from .review import Reviewer
+    from .review.reviewer import Reviewer
 
     reviewer = Reviewer(open_library(config), open_generator(config))
     draft = "Welcome to Smith & Partners, a law firm that builds long-term relationships. Our customers trust our expertise."

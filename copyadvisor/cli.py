@@ -334,7 +334,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_review(args: argparse.Namespace) -> int:
-    from .review import Reviewer
+    from .review.reviewer import Reviewer
 
     raw = sys.stdin.buffer.read() if args.file == "-" else open(args.file, "rb").read()
     name = "stdin" if args.file == "-" else args.file
@@ -373,7 +373,7 @@ def cmd_review(args: argparse.Namespace) -> int:
 def eval_review(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .review import Reviewer
+    from .review.reviewer import Reviewer
     from .review_eval import DEFAULT_DRAFTS, failures, format_table, load_drafts, run, summarise
 
     reviewer = Reviewer(library_from(args))

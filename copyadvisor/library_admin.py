@@ -245,10 +245,10 @@ def rebuild_library(services, progress: Optional[Progress] = None):
     removed, the old index stays in place and :class:`AdminError` says why. Returns the new Library."""
     from .advisor import Advisor
     from .backends.embeddings import get_embedder
-    from .house_rules import load_library_rules
+    from .review.house_rules import load_library_rules
     from .retrieval.library import Library
     from .retrieval.search import Retriever
-    from .review import Reviewer
+    from .review.reviewer import Reviewer
 
     report = progress or (lambda fraction, text: None)
     if not services.rebuilding.acquire(blocking=False):

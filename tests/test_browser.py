@@ -14,7 +14,7 @@ import pytest
 
 from copyadvisor.advisor import Advisor
 from copyadvisor.config import Config
-from copyadvisor.review import Reviewer
+from copyadvisor.review.reviewer import Reviewer
 from copyadvisor.web.server import create_app
 from copyadvisor.web.services import Services
 from conftest import CORPUS, ROOT

@@ -14,9 +14,9 @@ from types import SimpleNamespace
 import pytest
 
 from copyadvisor.retrieval.corpus import load_corpus
-from copyadvisor.house_rules import (HouseRuleError, load_corpus_rules, load_house_rules, overview_rows, parse_rule,
-                                     relevant_house_rules)
-from copyadvisor.review import Reviewer
+from copyadvisor.review.house_rules import (HouseRuleError, load_corpus_rules, load_house_rules, overview_rows, parse_rule,
+                                            relevant_house_rules)
+from copyadvisor.review.reviewer import Reviewer
 
 HOUSE = Path(__file__).resolve().parent.parent / "eval" / "house"
 DRAFT = "Our users love Acme.\n\nWe leverage synergy to serve every customer."

@@ -121,9 +121,9 @@ def read_toml(name):
 knowledge.read_toml = read_toml
 
 from copyadvisor.advisor import recommend
-from copyadvisor.house_rules import NO_RULES
-from copyadvisor.lexicon import find_terms
-from copyadvisor.review import ReviewContext, Reviewer, alternatives
+from copyadvisor.review.house_rules import NO_RULES
+from copyadvisor.review.lexicon import find_terms
+from copyadvisor.review.reviewer import ReviewContext, Reviewer, alternatives
 
 class Found:
     hits = []

@@ -21,7 +21,7 @@ from copyadvisor.library_admin import (
     TRASH_FOLDER, AdminError, add_document, check_admin, corpus_files, document_name, name_from_title,
     pasted_document, rebuild_library, remove_document,
 )
-from copyadvisor.review import Reviewer
+from copyadvisor.review.reviewer import Reviewer
 from copyadvisor.web import app as web_app
 from copyadvisor.web.services import Services
 

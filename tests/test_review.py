@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from copyadvisor.review import MAX_DRAFT_CHARS, ReviewError, Reviewer, validate_draft
+from copyadvisor.review.reviewer import MAX_DRAFT_CHARS, ReviewError, Reviewer, validate_draft
 from copyadvisor.review_eval import load_drafts, run, summarise
 from conftest import CORPUS
 

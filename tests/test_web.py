@@ -20,7 +20,7 @@ import uvicorn
 
 from copyadvisor.advisor import Advisor
 from copyadvisor.config import Config
-from copyadvisor.review import Reviewer
+from copyadvisor.review.reviewer import Reviewer
 from copyadvisor.types import Answer, Recommendation
 from copyadvisor.web.app import answer_markup
 from copyadvisor.web.server import create_app

@@ -9,7 +9,7 @@ from typing import Optional
 
 from ..config import Config
 from ..backends.embeddings import Embedder, get_embedder
-from ..house_rules import HouseRules, load_library_rules
+from ..review.house_rules import HouseRules, load_library_rules
 from .index import LoadedIndex, open_index
 from .search import Retriever
 from ..types import Passage, SearchResult

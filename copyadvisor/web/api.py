@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ..advisor import Turn
 from ..retrieval.search import QueryError, validate_query
-from ..review import ReviewError
+from ..review.reviewer import ReviewError
 from ..types import Answer
 from .security import error
 from .services import Busy, Services

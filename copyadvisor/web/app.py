@@ -15,7 +15,7 @@ import gradio as gr
 
 from ..advisor import Turn
 from ..retrieval.corpus import MAX_DOCUMENT_BYTES
-from ..house_rules import overview_rows
+from ..review.house_rules import overview_rows
 from ..knowledge import read_toml
 from ..language import language_names
 from ..library_admin import (
@@ -23,7 +23,7 @@ from ..library_admin import (
     rebuild_library, remove_document,
 )
 from ..retrieval.search import QueryError
-from ..review import ReviewError, validate_draft
+from ..review.reviewer import ReviewError, validate_draft
 from ..types import Answer
 from .services import Busy, Services
 

@@ -22,7 +22,7 @@ from ..config import Config
 from ..language import detect_language
 from ..retrieval.library import Library, open_generator, open_library
 from ..progress import LoadingProgress
-from ..review import Reviewer
+from ..review.reviewer import Reviewer
 
 log = logging.getLogger(__name__)
 

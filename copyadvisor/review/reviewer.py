@@ -36,12 +36,12 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Optional
 
-from .advisor import RATIONALES, SUPPORT_SEARCH_K, TERM_QUERIES, best_support, in_language, message, prompts, recommend
+from ..advisor import RATIONALES, SUPPORT_SEARCH_K, TERM_QUERIES, best_support, in_language, message, prompts, recommend
 from .house_rules import NO_RULES, HouseRule, HouseRules, RuleMatch
-from .knowledge import terms
-from .language import detect_language
+from ..knowledge import terms
+from ..language import detect_language
 from .lexicon import TermHit, distinguishes, find_terms, languages, replacement
-from .retrieval.library import Library
+from ..retrieval.library import Library
 
 MAX_DRAFT_CHARS = 50_000
 SEVERITY_ORDER = {"error": 3, "warning": 2, "suggestion": 1}
@@ -259,8 +259,8 @@ class Reviewer:
         """Stream a model-written explanation of ``finding`` (requires a generator).
 
         ``relationship`` is the review's context term (``review.context.relationship``)."""
-        from .advisor import SentenceGuard
-        from .language import language_name
+        from ..advisor import SentenceGuard
+        from ..language import language_name
 
         if self.generator is None:
             raise ReviewError("explanations need a language model")
