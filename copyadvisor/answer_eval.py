@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Optional
 
 from . import reporting
-from .advisor import Advisor, Turn, embedding_similarity, instruction_texts
-from .answer_checks import Check, Expectation, check_answer
+from .answering.advisor import Advisor, Turn, embedding_similarity, instruction_texts
+from .answering.answer_checks import Check, Expectation, check_answer
 from .config import PROJECT_ROOT
 from .types import Answer
 

@@ -236,7 +236,7 @@ def meets_bar(figures: dict) -> str:
 def bench_generation(config: Config) -> str:
     """Every bundled model (and ``config.llm`` if it is another local model), int8 and bf16, side by
     side in one run: the same prompt, a warm-up answer, then one timed answer of 64 greedy tokens."""
-    from .advisor import Advisor, build_messages
+    from .answering.advisor import Advisor, build_messages
     from .backends.model_cache import ModelError, missing_packages
 
     library = open_library(config)

@@ -198,7 +198,7 @@ def library_from(args: argparse.Namespace, force_rebuild: bool = False) -> Libra
 
 
 def advisor_from(args: argparse.Namespace):
-    from .advisor import Advisor
+    from .answering.advisor import Advisor
     from .retrieval.library import open_generator
 
     config = config_from(args)

@@ -243,7 +243,7 @@ def rebuild_library(services, progress: Optional[Progress] = None):
 
     Answers keep coming from the old index meanwhile; if anything fails, ``<index>.new/`` is
     removed, the old index stays in place and :class:`AdminError` says why. Returns the new Library."""
-    from .advisor import Advisor
+    from .answering.advisor import Advisor
     from .backends.embeddings import get_embedder
     from .review.house_rules import load_library_rules
     from .retrieval.library import Library

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from copyadvisor.advisor import Advisor
-from copyadvisor.answer_checks import check_language, Expectation
+from copyadvisor.answering.advisor import Advisor
+from copyadvisor.answering.answer_checks import check_language, Expectation
 from copyadvisor.answer_eval import DEV_SET, load_items, run, summarise
 from copyadvisor.types import Answer
 from conftest import CORPUS

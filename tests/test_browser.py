@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from copyadvisor.advisor import Advisor
+from copyadvisor.answering.advisor import Advisor
 from copyadvisor.config import Config
 from copyadvisor.review.reviewer import Reviewer
 from copyadvisor.web.server import create_app

@@ -14,7 +14,7 @@ from dataclasses import replace
 
 import pytest
 
-from copyadvisor.advisor import Advisor
+from copyadvisor.answering.advisor import Advisor
 from copyadvisor.config import Config
 from copyadvisor.retrieval.library import open_library
 from copyadvisor.library_admin import TRASH_FOLDER, corpus_files

@@ -132,7 +132,7 @@ def test_openai_backend_streams_from_a_real_server(llama_server):
 
 
 def test_advisor_answers_through_the_openai_backend(llama_server, library):
-    from copyadvisor.advisor import Advisor
+    from copyadvisor.answering.advisor import Advisor
 
     answer = Advisor(library, OpenAIGenerator(llama_server, "qwen")).ask("We are a law firm with long-term retainers. Client or customer?")
     assert answer.recommendation.term == "client" and answer.grounded and answer.citations

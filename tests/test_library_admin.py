@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from copyadvisor.advisor import Advisor
+from copyadvisor.answering.advisor import Advisor
 from copyadvisor.config import Config
 from copyadvisor.retrieval.corpus import MAX_DOCUMENT_BYTES, load_corpus
 from copyadvisor.retrieval.library import open_library

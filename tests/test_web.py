@@ -18,7 +18,7 @@ import pytest
 http = httpx.Client(timeout=60)  # generous: CI machines are loaded
 import uvicorn
 
-from copyadvisor.advisor import Advisor
+from copyadvisor.answering.advisor import Advisor
 from copyadvisor.config import Config
 from copyadvisor.review.reviewer import Reviewer
 from copyadvisor.types import Answer, Recommendation

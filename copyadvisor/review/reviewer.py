@@ -36,7 +36,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Optional
 
-from ..advisor import RATIONALES, SUPPORT_SEARCH_K, TERM_QUERIES, best_support, in_language, message, prompts, recommend
+from ..answering.advisor import RATIONALES, SUPPORT_SEARCH_K, TERM_QUERIES, best_support, in_language, message, prompts, recommend
 from .house_rules import NO_RULES, HouseRule, HouseRules, RuleMatch
 from ..knowledge import terms
 from ..language import detect_language
@@ -259,7 +259,7 @@ class Reviewer:
         """Stream a model-written explanation of ``finding`` (requires a generator).
 
         ``relationship`` is the review's context term (``review.context.relationship``)."""
-        from ..advisor import SentenceGuard
+        from ..answering.advisor import SentenceGuard
         from ..language import language_name
 
         if self.generator is None:

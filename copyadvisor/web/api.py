@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from ..advisor import Turn
+from ..answering.advisor import Turn
 from ..retrieval.search import QueryError, validate_query
 from ..review.reviewer import ReviewError
 from ..types import Answer

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from ..advisor import Turn
+from ..answering.advisor import Turn
 from ..retrieval.corpus import MAX_DOCUMENT_BYTES
 from ..review.house_rules import overview_rows
 from ..knowledge import read_toml

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Optional
 
-from ..advisor import Advisor
+from ..answering.advisor import Advisor
 from ..config import Config
 from ..language import detect_language
 from ..retrieval.library import Library, open_generator, open_library

@@ -36,13 +36,13 @@ import numpy as np
 
 from .answer_checks import ECHO_MARKERS, MIN_ECHO_WORDS, SCRIPTS, content_words, numbers_in, script_share, words_of
 from .cues import AUDIENCE, INJECTION, OUT_OF_SCOPE, score_terms
-from .backends.generation import Generator
-from .knowledge import read_toml, terms
-from .language import detect_language, language_name
-from .retrieval.library import Library
-from .retrieval.search import validate_query
-from .retrieval.splitting import effective_length, is_wide
-from .types import Answer, Citation, Hit, Passage, Recommendation
+from ..backends.generation import Generator
+from ..knowledge import read_toml, terms
+from ..language import detect_language, language_name
+from ..retrieval.library import Library
+from ..retrieval.search import validate_query
+from ..retrieval.splitting import effective_length, is_wide
+from ..types import Answer, Citation, Hit, Passage, Recommendation
 
 log = logging.getLogger(__name__)
 
@@ -321,7 +321,7 @@ class Advisor:
 
     def rewrite(self, question: str, recommendation: Recommendation) -> Optional[tuple[str, str]]:
         """The sentence to fix, and the review engine's fix of it (None when no sentence is given)."""
-        from .review.reviewer import Reviewer
+        from ..review.reviewer import Reviewer
 
         sentence = quoted_sentence(question)
         if not sentence:
@@ -386,7 +386,7 @@ class Advisor:
 def open_glosses(library: Library):
     """The library's glosses (machine translations of passages), or None when there are none."""
     try:
-        from .retrieval.glosses import Glosses
+        from ..retrieval.glosses import Glosses
     except ImportError:
         return None
     return Glosses.open(library.config.corpus, library.config.index)
