@@ -203,7 +203,7 @@ def advisor_from(args: argparse.Namespace):
 
     config = config_from(args)
     if getattr(args, "with_documents", None):
-        from .answer_eval import with_documents
+        from .evaluation.answer_eval import with_documents
 
         config = with_documents(config, args.with_documents)
     library = open_library(config)
@@ -315,7 +315,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.what == "review":
         return eval_review(args)
 
-    from .evaluation import QUESTION_SETS, evaluate, failures, format_table, load_questions, summarise
+    from .evaluation.retrieval_eval import QUESTION_SETS, evaluate, failures, format_table, load_questions, summarise
 
     library = library_from(args)
     summaries = {}
@@ -374,7 +374,7 @@ def eval_review(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .review.reviewer import Reviewer
-    from .review_eval import DEFAULT_DRAFTS, failures, format_table, load_drafts, run, summarise
+    from .evaluation.review_eval import DEFAULT_DRAFTS, failures, format_table, load_drafts, run, summarise
 
     reviewer = Reviewer(library_from(args))
     drafts = load_drafts(Path(args.drafts or DEFAULT_DRAFTS))
@@ -388,7 +388,7 @@ def eval_answers(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from .answer_eval import DEFAULT_SETS, failures, format_summary, load_items, report_path, run, summarise, write_report
+    from .evaluation.answer_eval import DEFAULT_SETS, failures, format_summary, load_items, report_path, run, summarise, write_report
 
     advisor = advisor_from(args)
     summaries = {}
@@ -424,7 +424,7 @@ def print_report(args: argparse.Namespace, title: str, summary: dict, format_tab
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from .bench import bench_explanation, bench_generation, bench_retrieval, bench_review
+    from .evaluation.bench import bench_explanation, bench_generation, bench_retrieval, bench_review
 
     config = config_from(args)
     if args.what == "generation":

@@ -110,7 +110,7 @@ def test_an_answer_about_a_document_must_cite_it():
 
 
 def test_a_scratch_library_copies_the_corpus_and_the_extra_documents_without_touching_them(tmp_path, monkeypatch):
-    from copyadvisor.answer_eval import with_documents
+    from copyadvisor.evaluation.answer_eval import with_documents
     from copyadvisor.config import Config
 
     corpus, extra = tmp_path / "corpus", tmp_path / "house"

@@ -11,7 +11,7 @@ import pytest
 
 from copyadvisor.answering.advisor import Advisor
 from copyadvisor.answering.answer_checks import check_language, Expectation
-from copyadvisor.answer_eval import DEV_SET, load_items, run, summarise
+from copyadvisor.evaluation.answer_eval import DEV_SET, load_items, run, summarise
 from copyadvisor.types import Answer
 from conftest import CORPUS
 
@@ -71,7 +71,7 @@ def test_cli_ask_json_and_stdin(tmp_path):
 def test_questions_about_an_added_house_style_guide_are_answered_from_it_and_cited():
     """eval/house (a style guide and its Vale rules, not shipped) added to a scratch copy of the
     library: its questions are answered, not declined, and cite the guide; off-topic is declined."""
-    from copyadvisor.answer_eval import HOUSE_DOCUMENTS, HOUSE_SET, with_documents
+    from copyadvisor.evaluation.answer_eval import HOUSE_DOCUMENTS, HOUSE_SET, with_documents
     from copyadvisor.config import load_config
     from copyadvisor.backends.generation import get_generator
     from copyadvisor.retrieval.library import open_library

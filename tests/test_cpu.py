@@ -152,7 +152,7 @@ def test_bf16_flags_held_back_by_a_torch_or_onednn_cap_are_not_native(tmp_path, 
 def test_bench_shows_each_alternative_with_its_dtype_and_build_time(monkeypatch):
     from types import SimpleNamespace
 
-    from copyadvisor import bench
+    from copyadvisor.evaluation import bench
 
     def fake_library(name, dtype=None):
         embedder = SimpleNamespace(id=name, dtype=dtype, dtype_reason="set by embedder_dtype") if dtype else SimpleNamespace(id=name)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from copyadvisor.backends import model_cache
-from copyadvisor.bench import cpu_summary, generation_candidates
+from copyadvisor.evaluation.bench import cpu_summary, generation_candidates
 from copyadvisor.config import Config, load_config
 from copyadvisor.backends.generation import GenerationError, get_generator
 from copyadvisor.retrieval.library import open_generator

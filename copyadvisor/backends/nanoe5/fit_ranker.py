@@ -26,7 +26,7 @@ import numpy as np
 
 from . import ranking
 from ...config import PROJECT_ROOT as ROOT
-from ...evaluation import K, load_questions
+from ...evaluation.retrieval_eval import K, load_questions
 from ...retrieval.library import open_library
 from ...retrieval.search import LEXICAL_WEIGHT, Signals, fuse
 
