@@ -17,7 +17,7 @@ import pytest
 from copyadvisor.answering.advisor import Advisor
 from copyadvisor.config import Config
 from copyadvisor.retrieval.library import open_library
-from copyadvisor.library_admin import TRASH_FOLDER, corpus_files
+from copyadvisor.web.library_admin import TRASH_FOLDER, corpus_files
 from copyadvisor.review.reviewer import Reviewer
 from copyadvisor.web.server import create_app
 from copyadvisor.web.services import Services

@@ -18,7 +18,7 @@ from ..retrieval.corpus import MAX_DOCUMENT_BYTES
 from ..review.house_rules import overview_rows
 from ..knowledge import read_toml
 from ..language import language_names
-from ..library_admin import (
+from .library_admin import (
     ADMIN_OFF, AdminError, add_document, admin_enabled, check_admin, corpus_files, name_from_title, pasted_document,
     rebuild_library, remove_document,
 )
