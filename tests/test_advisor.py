@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from copyadvisor.answering.advisor import (
-    Advisor, Turn, classify, clean_sentence, move_citations, quoted_sentence, recommend, shorten, strip_injection,
+    Advisor, Turn, classify, clean_sentence, move_citations, quoted_sentence, shorten, strip_injection,
 )
+from copyadvisor.answering.verdict import recommend
 from copyadvisor.retrieval.search import QueryError
 from copyadvisor.retrieval.splitting import effective_length
 

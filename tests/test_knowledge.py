@@ -120,7 +120,7 @@ def read_toml(name):
     return data
 knowledge.read_toml = read_toml
 
-from copyadvisor.answering.advisor import recommend
+from copyadvisor.answering.verdict import recommend
 from copyadvisor.review.house_rules import NO_RULES
 from copyadvisor.review.lexicon import find_terms
 from copyadvisor.review.reviewer import ReviewContext, Reviewer, alternatives
