@@ -23,11 +23,11 @@ import sys
 from typing import Callable, Sequence
 
 from .config import load_config
-from .corpus import CorpusError
-from .embeddings import EmbedderError, can_late_interact
-from .index import IndexBuildError
-from .library import Library, open_library
-from .retrieval import QueryError, validate_query
+from .retrieval.corpus import CorpusError
+from .backends.embeddings import EmbedderError, can_late_interact
+from .retrieval.index import IndexBuildError
+from .retrieval.library import Library, open_library
+from .retrieval.search import QueryError, validate_query
 from .types import SearchResult
 
 log = logging.getLogger("copyadvisor")
@@ -172,7 +172,7 @@ def run(args: argparse.Namespace, level: int | None = None) -> int:
 
 
 def cmd_fetch_embedder(args: argparse.Namespace) -> int:
-    from . import embeddinggemma
+    from .backends import embeddinggemma
 
     try:
         folder = embeddinggemma.fetch(keep_wheels=args.keep_wheels)
@@ -198,12 +198,12 @@ def library_from(args: argparse.Namespace, force_rebuild: bool = False) -> Libra
 
 
 def advisor_from(args: argparse.Namespace):
-    from .advisor import Advisor
-    from .library import open_generator
+    from .answering.advisor import Advisor
+    from .retrieval.library import open_generator
 
     config = config_from(args)
     if getattr(args, "with_documents", None):
-        from .answer_eval import with_documents
+        from .evaluation.answer_eval import with_documents
 
         config = with_documents(config, args.with_documents)
     library = open_library(config)
@@ -315,7 +315,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.what == "review":
         return eval_review(args)
 
-    from .evaluation import QUESTION_SETS, evaluate, failures, format_table, load_questions, summarise
+    from .evaluation.retrieval_eval import QUESTION_SETS, evaluate, failures, format_table, load_questions, summarise
 
     library = library_from(args)
     summaries = {}
@@ -334,12 +334,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_review(args: argparse.Namespace) -> int:
-    from .review import Reviewer
+    from .review.reviewer import Reviewer
 
     raw = sys.stdin.buffer.read() if args.file == "-" else open(args.file, "rb").read()
     name = "stdin" if args.file == "-" else args.file
     if args.explain:
-        from .library import open_generator
+        from .retrieval.library import open_generator
 
         config = config_from(args)
         reviewer = Reviewer(open_library(config), open_generator(config))
@@ -373,8 +373,8 @@ def cmd_review(args: argparse.Namespace) -> int:
 def eval_review(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .review import Reviewer
-    from .review_eval import DEFAULT_DRAFTS, failures, format_table, load_drafts, run, summarise
+    from .review.reviewer import Reviewer
+    from .evaluation.review_eval import DEFAULT_DRAFTS, failures, format_table, load_drafts, run, summarise
 
     reviewer = Reviewer(library_from(args))
     drafts = load_drafts(Path(args.drafts or DEFAULT_DRAFTS))
@@ -388,7 +388,7 @@ def eval_answers(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from .answer_eval import DEFAULT_SETS, failures, format_summary, load_items, report_path, run, summarise, write_report
+    from .evaluation.answer_eval import DEFAULT_SETS, failures, format_summary, load_items, report_path, run, summarise, write_report
 
     advisor = advisor_from(args)
     summaries = {}
@@ -424,7 +424,7 @@ def print_report(args: argparse.Namespace, title: str, summary: dict, format_tab
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from .bench import bench_explanation, bench_generation, bench_retrieval, bench_review
+    from .evaluation.bench import bench_explanation, bench_generation, bench_retrieval, bench_review
 
     config = config_from(args)
     if args.what == "generation":
@@ -439,8 +439,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_gloss(args: argparse.Namespace) -> int:
-    from .glosses import build_glosses, parse_languages
-    from .library import open_generator
+    from .retrieval.glosses import build_glosses, parse_languages
+    from .retrieval.library import open_generator
 
     languages = parse_languages(args.lang)  # before loading anything, so a typo fails at once
     if args.gloss_llm:

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Optional
 
-from .cpu import check_dtype_setting
-from .embeddings import DEFAULT_EMBEDDER
+from .backends.cpu import check_dtype_setting
+from .backends.embeddings import DEFAULT_EMBEDDER
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENV_PREFIX = "COPYADVISOR_"

@@ -96,6 +96,23 @@ def loading_messages() -> dict[str, dict[str, str]]:
     return table
 
 
+# ``data/messages.toml`` (the sentences copyadvisor writes itself) and ``data/prompts.toml``
+# (what the model is asked), for the advisor and the reviewer.
+@lru_cache(maxsize=1)
+def messages() -> dict[str, dict[str, str]]:
+    return read_toml("messages.toml")
+
+
+def message(key: str, language: str, **values) -> str:
+    table = messages()[key]
+    return table.get(language, table["en"]).format(**values)
+
+
+@lru_cache(maxsize=1)
+def prompts() -> dict:
+    return read_toml("prompts.toml")
+
+
 LEXICON_KINDS = {"english": 2, "table": None, "stem": None, "plain": None, "arabic": 3}  # kind -> forms per noun
 
 

@@ -21,8 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from copyadvisor.config import load_config  # noqa: E402
-from copyadvisor.evaluation import QUESTION_SETS, load_questions  # noqa: E402
-from copyadvisor.library import open_library  # noqa: E402
+from copyadvisor.evaluation.retrieval_eval import QUESTION_SETS, load_questions  # noqa: E402
+from copyadvisor.retrieval.library import open_library  # noqa: E402
 from copyadvisor.types import Passage  # noqa: E402
 
 

@@ -1,7 +1,7 @@
 """Add translations of library passages, made outside copyadvisor, to a glosses file.
 
 Each input line: {"passage_id": "...", "lang": "en", "text": "..."}. Each output line is a
-gloss (see copyadvisor/glosses.py) keyed by the SHA-256 of the passage's current text, so
+gloss (see copyadvisor/retrieval/glosses.py) keyed by the SHA-256 of the passage's current text, so
 a translation of a passage whose text later changes is never shown. A passage already
 glossed in the same language is replaced; the others are kept.
 
@@ -16,7 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-from copyadvisor.glosses import iter_glosses, text_sha256
+from copyadvisor.retrieval.glosses import iter_glosses, text_sha256
 
 
 def main(argv: list[str] | None = None) -> int:

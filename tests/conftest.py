@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from copyadvisor.config import Config
-from copyadvisor.corpus import load_corpus
-from copyadvisor.embeddings import get_embedder
-from copyadvisor.library import open_library
-from copyadvisor.terms import build_passages
+from copyadvisor.retrieval.corpus import load_corpus
+from copyadvisor.backends.embeddings import get_embedder
+from copyadvisor.retrieval.library import open_library
+from copyadvisor.retrieval.terms import build_passages
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"

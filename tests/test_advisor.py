@@ -10,11 +10,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from copyadvisor.advisor import (
-    Advisor, Turn, classify, clean_sentence, move_citations, quoted_sentence, recommend, shorten, strip_injection,
+from copyadvisor.answering.advisor import (
+    Advisor, Turn, classify, clean_sentence, move_citations, quoted_sentence, shorten, strip_injection,
 )
-from copyadvisor.retrieval import QueryError
-from copyadvisor.splitting import effective_length
+from copyadvisor.answering.verdict import recommend
+from copyadvisor.retrieval.search import QueryError
+from copyadvisor.retrieval.splitting import effective_length
 
 
 class ScriptedGenerator:
@@ -254,7 +255,7 @@ def test_a_decline_lists_what_the_library_holds_in_the_asker_language(library):
     ],
 )
 def test_only_a_question_about_what_to_call_people_gets_a_verdict(question, about_audience):
-    from copyadvisor.advisor import names_an_audience
+    from copyadvisor.answering.advisor import names_an_audience
 
     assert names_an_audience(question) is about_audience
 
@@ -275,7 +276,7 @@ def test_passages_are_shown_from_the_shipped_translations_labelled_as_such(libra
 
 
 def test_intent_example_vectors_are_kept_beside_the_index_between_starts(tmp_path):
-    from copyadvisor.advisor import IntentClassifier
+    from copyadvisor.answering.advisor import IntentClassifier
 
     class CountingEmbedder:
         id = "counting"
@@ -302,7 +303,7 @@ def test_intent_example_vectors_are_kept_beside_the_index_between_starts(tmp_pat
     ],
 )
 def test_who_writes_the_answer_text(generator_id, answers, writes):
-    from copyadvisor.advisor import model_writes
+    from copyadvisor.answering.advisor import model_writes
 
     generator = ScriptedGenerator("")
     generator.id = generator_id

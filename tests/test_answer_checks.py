@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from copyadvisor.answer_checks import (
+from copyadvisor.answering.answer_checks import (
     Expectation, check_answer, check_citations, check_echo, check_facts, check_foreign_words, check_language,
     check_length, check_must_not, check_numbers, check_verdict, claims_with_citations,
 )
@@ -100,7 +100,7 @@ def test_a_declined_question_is_judged_on_declining_in_the_asker_language():
 
 
 def test_an_answer_about_a_document_must_cite_it():
-    from copyadvisor.answer_checks import check_cited_document
+    from copyadvisor.answering.answer_checks import check_cited_document
 
     assert check_cited_document(answer("Use the Oxford comma [1]."), expect(cite_doc="id")).passed
     failed = check_cited_document(answer("Use the Oxford comma [1]."), expect(cite_doc="acme-style"))
@@ -110,7 +110,7 @@ def test_an_answer_about_a_document_must_cite_it():
 
 
 def test_a_scratch_library_copies_the_corpus_and_the_extra_documents_without_touching_them(tmp_path, monkeypatch):
-    from copyadvisor.answer_eval import with_documents
+    from copyadvisor.evaluation.answer_eval import with_documents
     from copyadvisor.config import Config
 
     corpus, extra = tmp_path / "corpus", tmp_path / "house"

@@ -9,16 +9,16 @@ import time
 
 import pytest
 
-from copyadvisor.advisor import Advisor
-from copyadvisor.answer_checks import check_language, Expectation
-from copyadvisor.answer_eval import DEV_SET, load_items, run, summarise
+from copyadvisor.answering.advisor import Advisor
+from copyadvisor.answering.answer_checks import check_language, Expectation
+from copyadvisor.evaluation.answer_eval import DEV_SET, load_items, run, summarise
 from copyadvisor.types import Answer
 from conftest import CORPUS
 
 
 @pytest.fixture(scope="module")
 def advisor(library):
-    from copyadvisor.generation import get_generator
+    from copyadvisor.backends.generation import get_generator
 
     return Advisor(library, get_generator("bundled", "int8"))
 
@@ -71,10 +71,10 @@ def test_cli_ask_json_and_stdin(tmp_path):
 def test_questions_about_an_added_house_style_guide_are_answered_from_it_and_cited():
     """eval/house (a style guide and its Vale rules, not shipped) added to a scratch copy of the
     library: its questions are answered, not declined, and cite the guide; off-topic is declined."""
-    from copyadvisor.answer_eval import HOUSE_DOCUMENTS, HOUSE_SET, with_documents
+    from copyadvisor.evaluation.answer_eval import HOUSE_DOCUMENTS, HOUSE_SET, with_documents
     from copyadvisor.config import load_config
-    from copyadvisor.generation import get_generator
-    from copyadvisor.library import open_library
+    from copyadvisor.backends.generation import get_generator
+    from copyadvisor.retrieval.library import open_library
 
     library = open_library(with_documents(load_config({"corpus": str(CORPUS)}), HOUSE_DOCUMENTS))
     results = run(Advisor(library, get_generator("bundled", "int8")), load_items(HOUSE_SET))

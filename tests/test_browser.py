@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from copyadvisor.advisor import Advisor
+from copyadvisor.answering.advisor import Advisor
 from copyadvisor.config import Config
-from copyadvisor.review import Reviewer
+from copyadvisor.review.reviewer import Reviewer
 from copyadvisor.web.server import create_app
 from copyadvisor.web.services import Services
 from conftest import CORPUS, ROOT
@@ -45,7 +45,7 @@ def serve_folder(folder: Path, port: int) -> http.server.ThreadingHTTPServer:
 
 @pytest.fixture(scope="module")
 def setup(library, tmp_path_factory):
-    from copyadvisor.generation import get_generator
+    from copyadvisor.backends.generation import get_generator
 
     allowed_port, refused_port = free_port(), free_port()
     config = replace(Config.defaults(), corpus=CORPUS, index=library.config.index,

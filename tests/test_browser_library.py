@@ -14,11 +14,11 @@ from dataclasses import replace
 
 import pytest
 
-from copyadvisor.advisor import Advisor
+from copyadvisor.answering.advisor import Advisor
 from copyadvisor.config import Config
-from copyadvisor.library import open_library
-from copyadvisor.library_admin import TRASH_FOLDER, corpus_files
-from copyadvisor.review import Reviewer
+from copyadvisor.retrieval.library import open_library
+from copyadvisor.web.library_admin import TRASH_FOLDER, corpus_files
+from copyadvisor.review.reviewer import Reviewer
 from copyadvisor.web.server import create_app
 from copyadvisor.web.services import Services
 from test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from copyadvisor.corpus import CorpusError, load_corpus
+from copyadvisor.retrieval.corpus import CorpusError, load_corpus
 from conftest import CORPUS
 
 

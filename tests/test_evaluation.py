@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from copyadvisor.evaluation import (
+from copyadvisor.evaluation.retrieval_eval import (
     DEFAULT_QUESTIONS, HELDOUT2_QUESTIONS, QUESTION_SETS, EvalSetError, evaluate, load_questions, summarise,
 )
-from copyadvisor.reporting import mean_interval
+from copyadvisor.evaluation.reporting import mean_interval
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,9 @@ import time
 
 import pytest
 
-from copyadvisor import model_cache
-from copyadvisor.generation import GenerationError, OpenAIGenerator, TransformersGenerator, get_generator, parse_sse
-from copyadvisor.model_cache import QWEN_CODER_05B, assemble_gguf, cache_dir, int8_cache_file, load_model
+from copyadvisor.backends import model_cache
+from copyadvisor.backends.generation import GenerationError, OpenAIGenerator, TransformersGenerator, get_generator, parse_sse
+from copyadvisor.backends.model_cache import QWEN_CODER_05B, assemble_gguf, cache_dir, int8_cache_file, load_model
 
 HELLO = [{"role": "user", "content": "Say hello in French in one short sentence."}]
 
@@ -132,7 +132,7 @@ def test_openai_backend_streams_from_a_real_server(llama_server):
 
 
 def test_advisor_answers_through_the_openai_backend(llama_server, library):
-    from copyadvisor.advisor import Advisor
+    from copyadvisor.answering.advisor import Advisor
 
     answer = Advisor(library, OpenAIGenerator(llama_server, "qwen")).ask("We are a law firm with long-term retainers. Client or customer?")
     assert answer.recommendation.term == "client" and answer.grounded and answer.citations

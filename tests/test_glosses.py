@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 
 from copyadvisor import cli
-from copyadvisor.glosses import (
+from copyadvisor.retrieval.glosses import (
     GLOSSES_FILE, Glosses, build_glosses, choose_source, gloss_text, iter_glosses, parse_languages, problems, segments,
     text_sha256,
 )
-from copyadvisor.splitting import effective_length
+from copyadvisor.retrieval.splitting import effective_length
 from copyadvisor.types import Passage
 
 FR_TEXT = ("Un client achète une fois dans un magasin, pour le prix. Un client fidèle entretient une relation "
@@ -131,7 +131,7 @@ def test_malformed_lines_are_skipped_with_a_warning(folders, caplog):
     bad = ["not json\n", "[1, 2]\n", json.dumps({"source_sha256": "abc", "lang": "en", "text": "x"}) + "\n",
            json.dumps({"source_sha256": text_sha256(fr.text), "lang": "en"}) + "\n", "\n", line(fr, "en", "torn")[:30]]
     (folders.index / GLOSSES_FILE).write_text(bad[0] + good + "".join(bad[1:]), encoding="utf-8")
-    with caplog.at_level(logging.WARNING, logger="copyadvisor.glosses"):
+    with caplog.at_level(logging.WARNING, logger="copyadvisor.retrieval.glosses"):
         glosses = Glosses.open(folders.corpus, folders.index)  # no shipped file: that is fine too
     assert glosses.get(pl, "en") == EN_FROM_PL
     assert len(glosses) == 1 and glosses.skipped_lines == 5
@@ -250,7 +250,7 @@ def test_only_missing_glosses_are_generated(folders):
 def test_a_gloss_failing_validation_is_retried_by_sentence_then_skipped(folders, caplog):
     pl = passage("pl#000", "pl", PL_TEXT + " Obie relacje wymagają uwagi i wysokiej jakości obsługi.")
     generator = FakeGenerator(default="Un client achète une fois dans un magasin, pour le prix, en toute simplicité.")
-    with caplog.at_level(logging.WARNING, logger="copyadvisor.glosses"):
+    with caplog.at_level(logging.WARNING, logger="copyadvisor.retrieval.glosses"):
         report = build_glosses(library_of(folders, [pl]), generator, ["en"], progress=False)
     assert (report.made, report.skipped) == (0, 1)
     assert "language fr, not en" in report.failures[0]
@@ -266,7 +266,7 @@ def test_sentence_by_sentence_retry_can_rescue_a_passage():
         "Klient kupuje raz w sklepie.": "A customer buys once in a shop.",
         "Klient wraca przez wiele lat do tego samego prawnika.": "A client comes back to the same lawyer for many years.",
     }
-    from copyadvisor.glosses import Source
+    from copyadvisor.retrieval.glosses import Source
 
     outcome = gloss_text(FakeGenerator(table), Source(source_text, "pl", ["pl#0"]), "en")
     assert outcome.issues == []
@@ -321,7 +321,7 @@ def test_languages_option():
 
 
 def test_mixed_words_in_one_sentence_are_mapped_in_order():
-    from copyadvisor.glosses import render_by_reference
+    from copyadvisor.retrieval.glosses import render_by_reference
 
     text = "Un client est un client plus fidèle.\nLes clients reviennent."
     reference = "Klien adalah pelanggan yang lebih setia.\nPara pelanggan kembali."
@@ -341,7 +341,7 @@ class FakeEmbedder:
 
 
 def test_a_gloss_that_changes_the_meaning_is_retried_sentence_by_sentence_then_kept_or_skipped():
-    from copyadvisor.glosses import Source
+    from copyadvisor.retrieval.glosses import Source
 
     source_text = ("Klient kupuje raz w sklepie i płaci od razu gotówką. "
                    "Klient wraca przez wiele lat do tego samego prawnika.")
@@ -362,7 +362,7 @@ def test_a_gloss_that_changes_the_meaning_is_retried_sentence_by_sentence_then_k
 
 
 def test_words_that_do_not_survive_are_retried_in_capitals():
-    from copyadvisor.glosses import Source
+    from copyadvisor.retrieval.glosses import Source
 
     text = "Un client est un customer plus fidèle que les autres."
     table = {
@@ -398,8 +398,8 @@ def test_every_shipped_passage_has_a_current_english_german_and_spanish_gloss():
     """The shipped translations are keyed by the passages' text: a corpus edit that leaves them
     stale (never shown, silently) fails here, and so does a passage left without them."""
     from copyadvisor.config import Config
-    from copyadvisor.corpus import load_corpus
-    from copyadvisor.splitting import split_document
+    from copyadvisor.retrieval.corpus import load_corpus
+    from copyadvisor.retrieval.splitting import split_document
 
     corpus = Config.defaults().corpus
     passages = [p for doc in load_corpus(corpus).documents for p in split_document(doc)]

@@ -13,10 +13,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from copyadvisor.corpus import load_corpus
-from copyadvisor.house_rules import (HouseRuleError, load_corpus_rules, load_house_rules, overview_rows, parse_rule,
-                                     relevant_house_rules)
-from copyadvisor.review import Reviewer
+from copyadvisor.retrieval.corpus import load_corpus
+from copyadvisor.review.house_rules import (HouseRuleError, load_corpus_rules, load_house_rules, overview_rows, parse_rule,
+                                            relevant_house_rules)
+from copyadvisor.review.reviewer import Reviewer
 
 HOUSE = Path(__file__).resolve().parent.parent / "eval" / "house"
 DRAFT = "Our users love Acme.\n\nWe leverage synergy to serve every customer."
@@ -280,7 +280,7 @@ def test_library_tab_lists_the_rules_and_the_files_left_out(house_copy):
 @pytest.mark.slow
 def test_open_library_loads_the_rules_beside_the_documents_and_survives_a_bad_one(small_corpus, tmp_path):
     from copyadvisor.config import Config
-    from copyadvisor.library import open_library
+    from copyadvisor.retrieval.library import open_library
 
     shutil.copy(HOUSE / "acme-style.md", small_corpus)
     shutil.copytree(HOUSE / "styles", small_corpus / "styles")

@@ -9,13 +9,13 @@ import threading
 import numpy as np
 import pytest
 
-from copyadvisor.embeddings import get_embedder
-from copyadvisor.glosses import GLOSSES_FILE, text_sha256
-from copyadvisor.index import (
+from copyadvisor.backends.embeddings import get_embedder
+from copyadvisor.retrieval.glosses import GLOSSES_FILE, text_sha256
+from copyadvisor.retrieval.index import (
     GLOSS_VECTORS_FILE, LATENT_FILE, MANIFEST_FILE, NO_GLOSSES, PASSAGES_FILE, TOKENS_FILE, VECTORS_FILE, GlossVectors,
     TokenVectors, open_index,
 )
-from copyadvisor.retrieval import Retriever
+from copyadvisor.retrieval.search import Retriever
 
 
 def test_build_then_reuse(small_corpus, tmp_path, embedder):

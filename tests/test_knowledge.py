@@ -40,7 +40,7 @@ def test_cues_name_known_terms_and_compile():
 
 
 def test_a_cue_added_as_data_changes_the_recommendation(monkeypatch):
-    from copyadvisor import cues
+    from copyadvisor.answering import cues
 
     data = read_toml("cues.toml")
     data["cue"].append({"term": "member", "weight": 3.0, "pattern": r"\bpatrons?\b"})
@@ -120,10 +120,10 @@ def read_toml(name):
     return data
 knowledge.read_toml = read_toml
 
-from copyadvisor.advisor import recommend
-from copyadvisor.house_rules import NO_RULES
-from copyadvisor.lexicon import find_terms
-from copyadvisor.review import ReviewContext, Reviewer, alternatives
+from copyadvisor.answering.verdict import recommend
+from copyadvisor.review.house_rules import NO_RULES
+from copyadvisor.review.lexicon import find_terms
+from copyadvisor.review.reviewer import ReviewContext, Reviewer, alternatives
 
 class Found:
     hits = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from copyadvisor.lexicon import find_terms, replacement
+from copyadvisor.review.lexicon import find_terms, replacement
 
 
 def hits(text, lang):

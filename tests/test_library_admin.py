@@ -13,15 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from copyadvisor.advisor import Advisor
+from copyadvisor.answering.advisor import Advisor
 from copyadvisor.config import Config
-from copyadvisor.corpus import MAX_DOCUMENT_BYTES, load_corpus
-from copyadvisor.library import open_library
-from copyadvisor.library_admin import (
+from copyadvisor.retrieval.corpus import MAX_DOCUMENT_BYTES, load_corpus
+from copyadvisor.retrieval.library import open_library
+from copyadvisor.web.library_admin import (
     TRASH_FOLDER, AdminError, add_document, check_admin, corpus_files, document_name, name_from_title,
     pasted_document, rebuild_library, remove_document,
 )
-from copyadvisor.review import Reviewer
+from copyadvisor.review.reviewer import Reviewer
 from copyadvisor.web import app as web_app
 from copyadvisor.web.services import Services
 
@@ -37,7 +37,7 @@ The insurers and employers who pay the practice's invoices are its clients.
 
 @pytest.fixture(autouse=True)
 def no_wrong_token_delay(monkeypatch):
-    monkeypatch.setattr("copyadvisor.library_admin.WRONG_TOKEN_DELAY", 0.0)
+    monkeypatch.setattr("copyadvisor.web.library_admin.WRONG_TOKEN_DELAY", 0.0)
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -61,7 +61,7 @@ def test_the_admin_token_must_match(monkeypatch):
     for token in ("", None, "correct", "correct horse battery", "CORRECT HORSE"):
         with pytest.raises(AdminError, match="Wrong or missing admin token"):
             check_admin(config, token)
-    monkeypatch.setattr("copyadvisor.library_admin.WRONG_TOKEN_DELAY", 0.2)
+    monkeypatch.setattr("copyadvisor.web.library_admin.WRONG_TOKEN_DELAY", 0.2)
     started = time.monotonic()
     with pytest.raises(AdminError):
         check_admin(config, "guess")

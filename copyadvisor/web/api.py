@@ -14,9 +14,9 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from ..advisor import Turn
-from ..retrieval import QueryError, validate_query
-from ..review import ReviewError
+from ..answering.advisor import Turn
+from ..retrieval.search import QueryError, validate_query
+from ..review.reviewer import ReviewError
 from ..types import Answer
 from .security import error
 from .services import Busy, Services

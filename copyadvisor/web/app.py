@@ -13,17 +13,17 @@ from pathlib import Path
 
 import gradio as gr
 
-from ..advisor import Turn
-from ..corpus import MAX_DOCUMENT_BYTES
-from ..house_rules import overview_rows
+from ..answering.advisor import Turn
+from ..retrieval.corpus import MAX_DOCUMENT_BYTES
+from ..review.house_rules import overview_rows
 from ..knowledge import read_toml
 from ..language import language_names
-from ..library_admin import (
+from .library_admin import (
     ADMIN_OFF, AdminError, add_document, admin_enabled, check_admin, corpus_files, name_from_title, pasted_document,
     rebuild_library, remove_document,
 )
-from ..retrieval import QueryError
-from ..review import ReviewError, validate_draft
+from ..retrieval.search import QueryError
+from ..review.reviewer import ReviewError, validate_draft
 from ..types import Answer
 from .services import Busy, Services
 

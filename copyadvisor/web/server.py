@@ -13,7 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from ..config import Config
-from ..corpus import MAX_DOCUMENT_BYTES
+from ..retrieval.corpus import MAX_DOCUMENT_BYTES
 from ..progress import text
 from .api import AskIn, answer, build_router, request_language
 from .security import GuardMiddleware, allowed_origins

@@ -17,12 +17,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Optional
 
-from ..advisor import Advisor
+from ..answering.advisor import Advisor
 from ..config import Config
 from ..language import detect_language
-from ..library import Library, open_generator, open_library
+from ..retrieval.library import Library, open_generator, open_library
 from ..progress import LoadingProgress
-from ..review import Reviewer
+from ..review.reviewer import Reviewer
 
 log = logging.getLogger(__name__)
 

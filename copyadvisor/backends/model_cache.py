@@ -221,7 +221,7 @@ def bundled_model_dir(model: BundledModel = QWEN_CODER_05B, progress=None) -> Pa
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from .progress import counting_iterations, report
+    from ..progress import counting_iterations, report
 
     started = time.perf_counter()
     report(progress, "dequantise")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Optional
 
-from .knowledge import lexicon
+from ..knowledge import lexicon
 
 
 @dataclass(frozen=True)

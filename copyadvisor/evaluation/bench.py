@@ -10,11 +10,11 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from .config import Config
-from .cpu import cpu_features
-from .embeddings import EmbeddingGemmaEmbedder, can_late_interact
-from .evaluation import DEFAULT_QUESTIONS
-from .library import open_library
+from ..config import Config
+from ..backends.cpu import cpu_features
+from ..backends.embeddings import EmbeddingGemmaEmbedder, can_late_interact
+from .retrieval_eval import DEFAULT_QUESTIONS
+from ..retrieval.library import open_library
 
 
 def peak_rss_mib() -> float:
@@ -194,7 +194,7 @@ def current_rss_mib() -> float:
 def generation_candidates(config: Config) -> list[tuple[str, str, object]]:
     """(label, source, registry entry or None): every bundled model, plus ``config.llm`` if it
     names another transformers model (a directory or hub id)."""
-    from .model_cache import BUNDLED_MODELS, bundled_model
+    from ..backends.model_cache import BUNDLED_MODELS, bundled_model
 
     default = bundled_model(config.llm)
     rows = [(model.spec + (" (default)" if model is default else ""), model.spec, model) for model in BUNDLED_MODELS]
@@ -207,7 +207,7 @@ def bench_one(source: str, quantization: str, inputs_for) -> dict:
     """Build any missing cache (untimed, reported), time a load from the cache, warm up, time one answer."""
     import gc
 
-    from .model_cache import int8_cache_file, load_int8, load_model, resolve_model
+    from ..backends.model_cache import int8_cache_file, load_int8, load_model, resolve_model
 
     started = time.perf_counter()
     location = resolve_model(source)  # joins, verifies and de-quantises on the first use of a bundled model
@@ -236,8 +236,8 @@ def meets_bar(figures: dict) -> str:
 def bench_generation(config: Config) -> str:
     """Every bundled model (and ``config.llm`` if it is another local model), int8 and bf16, side by
     side in one run: the same prompt, a warm-up answer, then one timed answer of 64 greedy tokens."""
-    from .advisor import Advisor, build_messages
-    from .model_cache import ModelError, missing_packages
+    from ..answering.advisor import Advisor, build_messages
+    from ..backends.model_cache import ModelError, missing_packages
 
     library = open_library(config)
     advisor = Advisor(library, None)
@@ -286,7 +286,7 @@ def bench_generation(config: Config) -> str:
 
 def bench_review(config: Config, repeat: int = 10) -> str:
     """Review time of a 5,000-character draft (no model), after one warm-up review."""
-    from .review import Reviewer
+    from ..review.reviewer import Reviewer
     from .review_eval import DEFAULT_DRAFTS, load_drafts
 
     reviewer = Reviewer(open_library(config))
@@ -310,8 +310,8 @@ def bench_review(config: Config, repeat: int = 10) -> str:
 
 def bench_explanation(config: Config) -> str:
     """Time from the review call to the first streamed token of the first model-written explanation."""
-    from .library import open_generator
-    from .review import Reviewer
+    from ..retrieval.library import open_generator
+    from ..review.reviewer import Reviewer
 
     reviewer = Reviewer(open_library(config), open_generator(config))
     draft = "Welcome to Smith & Partners, a law firm that builds long-term relationships. Our customers trust our expertise."

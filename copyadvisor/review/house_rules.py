@@ -43,7 +43,7 @@ import regex
 import yaml
 
 from .lexicon import match_case
-from .types import Passage
+from ..types import Passage
 
 log = logging.getLogger(__name__)
 
@@ -651,8 +651,8 @@ def load_library_rules(corpus: Path, index) -> HouseRules:
 
 def load_corpus_rules(corpus: Path) -> HouseRules:
     """The rules in ``<corpus>/styles``, justified by the corpus's own passages (no index needed)."""
-    from .corpus import CorpusError, load_corpus
-    from .terms import build_passages
+    from ..retrieval.corpus import CorpusError, load_corpus
+    from ..retrieval.terms import build_passages
 
     try:
         documents = load_corpus(Path(corpus), strict=False).documents

@@ -181,15 +181,31 @@ def parse_sse(lines: Iterator[str]) -> Iterator[str]:
                 yield content
 
 
+def openai_generator(model: str, quantization: str, base_url: str | None, api_key: str | None,
+                     progress: Optional[Callable]) -> Generator:
+    if not base_url:
+        raise GenerationError("the openai back end needs a base URL (--llm-url or COPYADVISOR_LLM_URL)")
+    return OpenAIGenerator(base_url=base_url, model=model, api_key=api_key)
+
+
+def transformers_generator(source: str, quantization: str, base_url: str | None, api_key: str | None,
+                           progress: Optional[Callable]) -> Generator:
+    started = time.perf_counter()
+    generator = TransformersGenerator(source=source, quantization=quantization, progress=progress)
+    log.info("generator %s ready in %.1fs", generator.id, time.perf_counter() - started)
+    return generator
+
+
+# The back ends chosen by a prefix of the spec; a factory is given the rest of the spec and the
+# other settings. Any other spec is a transformers model (bundled name, directory or hub id).
+GENERATORS: dict[str, Callable[..., Generator]] = {"openai:": openai_generator}
+
+
 def get_generator(spec: str = BUNDLED, quantization: str = "int8", base_url: str | None = None, api_key: str | None = None,
                   progress: Optional[Callable] = None) -> Generator:
     """A bundled model (``bundled``, ``qwen2.5-coder-1.5b`` ...), a model directory or hub id
-    (transformers), or ``openai:<model>`` with ``base_url``."""
-    if spec.startswith("openai:"):
-        if not base_url:
-            raise GenerationError("the openai back end needs a base URL (--llm-url or COPYADVISOR_LLM_URL)")
-        return OpenAIGenerator(base_url=base_url, model=spec.split(":", 1)[1], api_key=api_key)
-    started = time.perf_counter()
-    generator = TransformersGenerator(source=spec, quantization=quantization, progress=progress)
-    log.info("generator %s ready in %.1fs", generator.id, time.perf_counter() - started)
-    return generator
+    (transformers), or ``openai:<model>`` with ``base_url`` (see ``GENERATORS``)."""
+    for prefix, factory in GENERATORS.items():
+        if spec.startswith(prefix):
+            return factory(spec[len(prefix):], quantization, base_url, api_key, progress)
+    return transformers_generator(spec, quantization, base_url, api_key, progress)

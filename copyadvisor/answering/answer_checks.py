@@ -12,9 +12,9 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-from .knowledge import echo_markers, terms
-from .language import detect_language
-from .types import Answer
+from ..knowledge import echo_markers, terms
+from ..language import detect_language
+from ..types import Answer
 
 CITATION = re.compile(r"\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\]")
 SENTENCE_END = re.compile(r"(?<=[.!?。！？؟])\s+|(?<=[。！？])")

@@ -16,7 +16,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from .corpus import DATE_LINE, FRONT_MATTER
-from .types import Document, Passage
+from ..types import Document, Passage
 
 
 HEADING_MAX_CHARS = 100

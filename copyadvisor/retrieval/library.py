@@ -7,12 +7,12 @@ import logging
 from dataclasses import dataclass
 from typing import Optional
 
-from .config import Config
-from .embeddings import Embedder, get_embedder
-from .house_rules import HouseRules, load_library_rules
+from ..config import Config
+from ..backends.embeddings import Embedder, get_embedder
+from ..review.house_rules import HouseRules, load_library_rules
 from .index import LoadedIndex, open_index
-from .retrieval import Retriever
-from .types import Passage, SearchResult
+from .search import Retriever
+from ..types import Passage, SearchResult
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ def open_library(config: Config, force_rebuild: bool = False, progress=None) -> 
 
 def open_generator(config: Config, progress=None):
     """The generator the config names (loads the model: seconds from cache, a minute the first time)."""
-    from .generation import get_generator
+    from ..backends.generation import get_generator
 
     return get_generator(config.llm, config.quantization, base_url=config.llm_url, api_key=config.llm_api_key,
                          progress=progress)

@@ -30,10 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
-from .corpus import CATALOG_NAME, DOCUMENT_SUFFIXES, MAX_DOCUMENT_BYTES, CorpusError, parse_document, read_catalog
-from .index import LOCK_FILE, MANIFEST_FILE, OPTIONAL_FILES, PASSAGES_FILE, VECTORS_FILE, open_index
-from .language import language_name, language_names
-from .types import Document
+from ..retrieval.corpus import CATALOG_NAME, DOCUMENT_SUFFIXES, MAX_DOCUMENT_BYTES, CorpusError, parse_document, read_catalog
+from ..retrieval.index import LOCK_FILE, MANIFEST_FILE, OPTIONAL_FILES, PASSAGES_FILE, VECTORS_FILE, open_index
+from ..language import language_name, language_names
+from ..types import Document
 
 log = logging.getLogger(__name__)
 
@@ -243,12 +243,12 @@ def rebuild_library(services, progress: Optional[Progress] = None):
 
     Answers keep coming from the old index meanwhile; if anything fails, ``<index>.new/`` is
     removed, the old index stays in place and :class:`AdminError` says why. Returns the new Library."""
-    from .advisor import Advisor
-    from .embeddings import get_embedder
-    from .house_rules import load_library_rules
-    from .library import Library
-    from .retrieval import Retriever
-    from .review import Reviewer
+    from ..answering.advisor import Advisor
+    from ..backends.embeddings import get_embedder
+    from ..review.house_rules import load_library_rules
+    from ..retrieval.library import Library
+    from ..retrieval.search import Retriever
+    from ..review.reviewer import Reviewer
 
     report = progress or (lambda fraction, text: None)
     if not services.rebuilding.acquire(blocking=False):

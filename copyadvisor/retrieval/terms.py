@@ -23,9 +23,9 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from .knowledge import senses as sense_data
+from ..knowledge import senses as sense_data
 from .splitting import Block, effective_length, read_blocks, split_document
-from .types import Document, Passage
+from ..types import Document, Passage
 
 # The words and cues are data: ``data/senses.toml``, read through
 # :func:`copyadvisor.knowledge.senses`.

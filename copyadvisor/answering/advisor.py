@@ -36,13 +36,14 @@ import numpy as np
 
 from .answer_checks import ECHO_MARKERS, MIN_ECHO_WORDS, SCRIPTS, content_words, numbers_in, script_share, words_of
 from .cues import AUDIENCE, INJECTION, OUT_OF_SCOPE, score_terms
-from .generation import Generator
-from .knowledge import read_toml, terms
-from .language import detect_language, language_name
-from .library import Library
-from .retrieval import validate_query
-from .splitting import effective_length, is_wide
-from .types import Answer, Citation, Hit, Passage, Recommendation
+from ..backends.generation import Generator
+from ..knowledge import message, prompts, read_toml, terms
+from ..language import detect_language, language_name
+from ..retrieval.library import Library
+from ..retrieval.search import validate_query
+from ..retrieval.splitting import effective_length, is_wide
+from ..types import Answer, Citation, Hit, Passage, Recommendation
+from .verdict import RATIONALES, SUPPORT_SEARCH_K, TERM_QUERIES, best_support, no_recommendation, recommend, support_strength
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +52,6 @@ RELATIVE_FLOOR = 0.7  # a passage below this share of the best one's cosine only
 FALLBACK_LANGUAGE = "en"  # passages are shown in it when there is nothing in the asker's language
 SEARCH_K = 6
 PASSAGE_BUDGET = 520  # per passage, in effective_length units (CJK counts double)
-HISTORY_WEIGHT = 0.5
-DECISIVE_MARGIN = 0.25  # the best term's cue score must lead the next by this much
-SUPPORT_SEARCH_K = 20
 MAX_MODEL_SENTENCES = 3
 QUESTION_ECHO_SHARE = 0.6  # a sentence whose longest run shared with the question is this long repeats it
 QUOTED_SENTENCES = 3  # sentences quoted when the answer is the library's own words
@@ -83,21 +81,6 @@ SUPPORT_SIMILARITY = 0.55
 
 
 @lru_cache(maxsize=1)
-def messages() -> dict[str, dict[str, str]]:
-    return read_toml("messages.toml")
-
-
-def message(key: str, language: str, **values) -> str:
-    table = messages()[key]
-    return table.get(language, table["en"]).format(**values)
-
-
-@lru_cache(maxsize=1)
-def prompts() -> dict:
-    return read_toml("prompts.toml")
-
-
-@lru_cache(maxsize=1)
 def intents() -> tuple[list[tuple[str, list[re.Pattern]]], dict[str, bool]]:
     """(kind, patterns) in the order they are tried, and which kinds open with a verdict."""
     data = read_toml("intents.toml")
@@ -115,11 +98,6 @@ def instruction_texts() -> list[str]:
     """Every instruction the model may be given (for echo checks)."""
     table = prompts()
     return [table["system"].split("{passages}")[0], *table["task"].values()]
-
-
-RATIONALES = {label: term.meaning for label, term in terms().items()}
-# What to search for when the top passages do not discuss the recommended term.
-TERM_QUERIES = {label: term.query for label, term in terms().items()}
 
 
 @dataclass
@@ -203,7 +181,7 @@ class Advisor:
     def stream(self, question: object, history: Optional[list[Turn]] = None) -> Iterator[str | Answer]:
         """Text pieces as they are accepted, then the final :class:`Answer`.
 
-        Raises :class:`~copyadvisor.retrieval.QueryError` for an empty or invalid question."""
+        Raises :class:`~copyadvisor.retrieval.search.QueryError` for an empty or invalid question."""
         started = time.perf_counter()
         history = history or []
         prepared = self.prepare(question, history)
@@ -356,7 +334,7 @@ class Advisor:
 
     def rewrite(self, question: str, recommendation: Recommendation) -> Optional[tuple[str, str]]:
         """The sentence to fix, and the review engine's fix of it (None when no sentence is given)."""
-        from .review import Reviewer
+        from ..review.reviewer import Reviewer
 
         sentence = quoted_sentence(question)
         if not sentence:
@@ -421,7 +399,7 @@ class Advisor:
 def open_glosses(library: Library):
     """The library's glosses (machine translations of passages), or None when there are none."""
     try:
-        from .glosses import Glosses
+        from ..retrieval.glosses import Glosses
     except ImportError:
         return None
     return Glosses.open(library.config.corpus, library.config.index)
@@ -618,92 +596,6 @@ def quoted_sentence(question: str) -> Optional[str]:
             if len(tail) >= 8:
                 return tail
     return None
-
-
-# --- recommendation --------------------------------------------------------------
-
-
-def recommend(question: str, earlier: str = "") -> Recommendation:
-    """Decide the term from the question's signals; earlier turns count (half) only when the
-    question's own signals do not decide ("and those who buy once?" is about them, not the turn before)."""
-    scores, matched = score_terms(question)
-    if earlier and not decisive(scores):
-        old_scores, old_matched = score_terms(earlier, HISTORY_WEIGHT)
-        for term, value in old_scores.items():
-            scores[term] = scores.get(term, 0.0) + value
-            matched.setdefault(term, []).extend(old_matched[term])
-    if not scores:
-        return no_recommendation(matched)
-    ranked = sorted(scores.items(), key=lambda kv: -kv[1])
-    best, best_score = ranked[0]
-    runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
-    if best_score - runner_up < DECISIVE_MARGIN:
-        reasons = verdict_reasons()
-        return Recommendation(None, 0.4, reasons["mixed"].format(terms=", ".join(t for t, _ in ranked[:2]), none=reasons["none"]), matched)
-    confidence = round(min(0.95, 0.55 + 0.15 * (best_score - runner_up)), 2)
-    phrases = ", ".join(f"'{p}'" for p in matched[best][:3])
-    return Recommendation(best, confidence, f"{RATIONALES[best]} (signals: {phrases})", matched)
-
-
-@lru_cache(maxsize=1)
-def verdict_reasons() -> dict[str, str]:
-    """terms.toml's [rationale]: the reason given when no single word is decided (read once)."""
-    return read_toml("terms.toml")["rationale"]
-
-
-def decisive(scores: dict[str, float]) -> bool:
-    ranked = sorted(scores.values(), reverse=True) + [0.0, 0.0]
-    return ranked[0] > 0 and ranked[0] - ranked[1] >= DECISIVE_MARGIN
-
-
-def no_recommendation(signals: Optional[dict] = None) -> Recommendation:
-    return Recommendation(
-        None, 0.0,
-        verdict_reasons()["none"],
-        signals or {},
-    )
-
-
-def in_language(library: Library, hit: Hit, language: str) -> Hit:
-    """``hit``, or the same passage in ``language`` when one of its translations is in it."""
-    if hit.passage.lang == language:
-        return hit
-    for parallel in library.parallels(hit.passage.id):
-        if parallel.lang == language:
-            return Hit(parallel, hit.score, hit.dense_score, hit.lexical_score, hit.rank)
-    return hit
-
-
-def supports(passage: Passage, term: str) -> bool:
-    if term in ("client", "customer"):
-        return term in passage.concepts
-    return term in passage.terms
-
-
-SOURCE_RELIABILITY = {"lexical": 3, "parallel": 3, "context": 1, "unresolved": 0, "none": 0}
-
-
-def support_rank(hit: Hit, term: str) -> tuple:
-    """Sort key, best first. Client/customer: strength, then how the sense was known (words or
-    translations beat context cues). Other terms: strength, then how literally the passage names them."""
-    if term in ("client", "customer"):
-        tie_break = -SOURCE_RELIABILITY.get(hit.passage.sense_source, 0)
-    else:
-        tie_break = -hit.lexical_score
-    return (-support_strength(hit.passage, term), tie_break, hit.rank)
-
-
-def support_strength(passage: Passage, term: str) -> int:
-    """2: about exactly this term; 1: discusses it among others; 0: not at all."""
-    if not supports(passage, term):
-        return 0
-    return 2 if passage.sense == term or (term not in ("client", "customer") and passage.sense == "other") else 1
-
-
-def best_support(hits: list[Hit], term: str) -> Optional[Hit]:
-    """The hit that best supports ``term`` (None if none does)."""
-    ranked = sorted(hits, key=lambda h: support_rank(h, term))
-    return ranked[0] if ranked and support_strength(ranked[0].passage, term) > 0 else None
 
 
 # --- what the model is given --------------------------------------------------------
@@ -1023,19 +915,3 @@ def strip_injection(text: str) -> str:
     """The question without the sentences that try to change the rules."""
     sentences = re.split(r"(?<=[.!?。！？؟])\s*|\n+", text)
     return " ".join(s for s in sentences if s and not INJECTION.search(s)).strip()
-
-
-class SentenceGuard:
-    """Stop condition for short generations (the reviewer's explanations): enough sentences, or a loop."""
-
-    def __init__(self, prefix: str, max_sentences: int = 3):
-        self.prefix = prefix
-        self.max_sentences = max_sentences
-        self.halted = False
-
-    def halt(self) -> None:
-        self.halted = True
-
-    def __call__(self, generated: str) -> bool:
-        done = [s.strip() for s in SENTENCE_SPLIT.split(self.prefix + generated) if s.strip()][:-1]
-        return self.halted or len(done) > self.max_sentences or len(set(done)) < len(done)

@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import Optional
 
 from . import reporting
-from .advisor import Advisor, Turn, embedding_similarity, instruction_texts
-from .answer_checks import Check, Expectation, check_answer
-from .config import PROJECT_ROOT
-from .types import Answer
+from ..answering.advisor import Advisor, Turn, embedding_similarity, instruction_texts
+from ..answering.answer_checks import Check, Expectation, check_answer
+from ..config import PROJECT_ROOT
+from ..types import Answer
 
 DEV_SET = PROJECT_ROOT / "eval" / "answers-dev.jsonl"
 HOLDOUT_SET = PROJECT_ROOT / "eval" / "answers-holdout.jsonl"
@@ -105,7 +105,7 @@ def with_documents(config, folder: Path):
     import shutil
     from dataclasses import replace
 
-    from .model_cache import cache_dir
+    from ..backends.model_cache import cache_dir
 
     sources = [Path(config.corpus), Path(folder)]
     digest = hashlib.sha256()

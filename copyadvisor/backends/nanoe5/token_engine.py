@@ -29,8 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .index import file_sha256
-from .model_cache import cache_dir
+from ...retrieval.index import file_sha256
+from ..model_cache import cache_dir
 
 log = logging.getLogger(__name__)
 

@@ -32,11 +32,11 @@ from scipy import sparse
 from tqdm import tqdm
 
 from .corpus import CorpusSnapshot, load_corpus
-from .embeddings import Embedder, latent_dim, token_dim, uses_glosses
+from ..backends.embeddings import Embedder, latent_dim, token_dim, uses_glosses
 from . import splitting, terms
 from .glosses import Glosses, text_sha256
 from .terms import build_passages
-from .types import Passage
+from ..types import Passage
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from .knowledge import read_toml
+from ..knowledge import read_toml
 
 
 _PATTERNS = read_toml("cues.toml")["patterns"]  # read once, at import

@@ -36,17 +36,18 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Optional
 
-from .advisor import RATIONALES, SUPPORT_SEARCH_K, TERM_QUERIES, best_support, in_language, message, prompts, recommend
+from ..answering.verdict import RATIONALES, SUPPORT_SEARCH_K, TERM_QUERIES, best_support, in_language, recommend
 from .house_rules import NO_RULES, HouseRule, HouseRules, RuleMatch
-from .knowledge import terms
-from .language import detect_language
+from ..knowledge import message, prompts, terms
+from ..language import detect_language
 from .lexicon import TermHit, distinguishes, find_terms, languages, replacement
-from .library import Library
+from ..retrieval.library import Library
 
 MAX_DRAFT_CHARS = 50_000
 SEVERITY_ORDER = {"error": 3, "warning": 2, "suggestion": 1}
 MESSAGE_LANGUAGE = "en"  # findings' messages (data/messages.toml) stay English, like the rationales they quote
 FR_ELISION = re.compile(r"(?<!\w)(le|la|du|au)\s+$", re.IGNORECASE)
+SENTENCE_SPLIT = re.compile(r"(?<=[.!?。！？؟])\s*")  # sentence ends, as the advisor splits them
 
 
 class ReviewError(ValueError):
@@ -259,8 +260,7 @@ class Reviewer:
         """Stream a model-written explanation of ``finding`` (requires a generator).
 
         ``relationship`` is the review's context term (``review.context.relationship``)."""
-        from .advisor import SentenceGuard
-        from .language import language_name
+        from ..language import language_name
 
         if self.generator is None:
             raise ReviewError("explanations need a language model")
@@ -338,3 +338,19 @@ def match_article_case(elided: str, article: str) -> str:
 def quote_of(text: str, limit: int = 200) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
+
+
+class SentenceGuard:
+    """Stop condition for short generations (the reviewer's explanations): enough sentences, or a loop."""
+
+    def __init__(self, prefix: str, max_sentences: int = 3):
+        self.prefix = prefix
+        self.max_sentences = max_sentences
+        self.halted = False
+
+    def halt(self) -> None:
+        self.halted = True
+
+    def __call__(self, generated: str) -> bool:
+        done = [s.strip() for s in SENTENCE_SPLIT.split(self.prefix + generated) if s.strip()][:-1]
+        return self.halted or len(done) > self.max_sentences or len(set(done)) < len(done)

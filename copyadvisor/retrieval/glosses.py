@@ -57,10 +57,10 @@ from typing import Iterable, Iterator, Optional
 
 from tqdm import tqdm
 
-from .knowledge import gloss_words
-from .language import detect_language, language_name
+from ..knowledge import gloss_words
+from ..language import detect_language, language_name
 from .splitting import effective_length
-from .types import Passage
+from ..types import Passage
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import reporting
-from .config import PROJECT_ROOT
+from ..config import PROJECT_ROOT
 from .reporting import per_language
-from .review import Review, Reviewer
+from ..review.reviewer import Review, Reviewer
 
 DEFAULT_DRAFTS = PROJECT_ROOT / "eval" / "review.jsonl"
 COLUMNS = ["drafts", "precision", "recall", "suggestions", "clean_warnings", "max_ms"]

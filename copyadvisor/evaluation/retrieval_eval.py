@@ -20,11 +20,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .config import PROJECT_ROOT
+from ..config import PROJECT_ROOT
 from . import reporting
-from .library import Library
+from ..retrieval.library import Library
 from .reporting import per_language
-from .types import Passage
+from ..types import Passage
 
 DEFAULT_QUESTIONS = PROJECT_ROOT / "eval" / "retrieval.jsonl"
 # The question sets `copyadvisor eval retrieval` runs by default, in the order they were written:

