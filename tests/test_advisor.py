@@ -326,13 +326,13 @@ def test_the_answers_setting_is_checked():
     ("Why does any of this matter?", "en", []),
 ])
 def test_the_words_a_question_names_are_found_in_its_order(question, language, named):
-    from copyadvisor.advisor import named_terms
+    from copyadvisor.answering.advisor import named_terms
 
     assert named_terms(question, language) == named
 
 
 def test_each_kind_of_question_has_its_aims():
-    from copyadvisor.advisor import TERM_QUERIES, aims_for
+    from copyadvisor.answering.advisor import TERM_QUERIES, aims_for
 
     assert aims_for("verdict", "client", []) == [TERM_QUERIES["client"]]
     assert aims_for("verdict", None, ["client"]) == []
@@ -344,7 +344,7 @@ def test_each_kind_of_question_has_its_aims():
 
 def test_the_sentence_closest_to_each_aim_is_quoted_first():
     """A fake similarity: the quote takes, for each aim, its sentence before the question's closest."""
-    from copyadvisor.advisor import Evidence, Prepared, no_recommendation, quote_answer
+    from copyadvisor.answering.advisor import Evidence, Prepared, no_recommendation, quote_answer
     from copyadvisor.types import Hit, Passage
 
     text = ("Cats are small animals that sleep a lot. Retaining a customer costs five times less than winning one. "
@@ -373,7 +373,7 @@ def test_a_described_business_alone_does_not_force_a_verdict():
 
 
 def test_audience_words_are_blanked_before_comparing_meanings():
-    from copyadvisor.advisor import without_audience_words
+    from copyadvisor.answering.advisor import without_audience_words
 
     assert without_audience_words("our CEO wants 'clients' everywhere, not customers") == "our CEO wants '…' everywhere, not …"
 
