@@ -383,3 +383,15 @@ def test_a_verdict_without_cues_comes_from_the_closest_meaning_or_not_at_all(lib
     decided = advisor.closest_meaning("Each family trusts our expertise and we work with them personally, for years")
     assert decided is not None and decided.term == "client" and decided.confidence < 0.55
     assert advisor.closest_meaning("Which one is more correct in general? I want ONE word everywhere") is None
+
+
+def test_a_citation_shows_the_sentence_the_answer_quotes_from_its_passage():
+    from copyadvisor.answering.advisor import Evidence, citation
+    from copyadvisor.types import Hit, Passage
+
+    text = "An opening sentence that says little. The word comes from the Latin for custom."
+    passage = Passage(id="doc#002", doc_id="doc", lang="en", heading="", text=text, start=0, end=len(text))
+    evidence = Evidence(2, Hit(passage, 1.0, 1.0, 0.0, 1), text, "en")
+    answer = "From the library: “The word comes from the Latin for custom.” [2]"
+    assert citation(2, evidence, answer).quote == "The word comes from the Latin for custom."
+    assert citation(2, evidence, "A model's own sentence [2]").quote == "An opening sentence that says little."

@@ -371,7 +371,7 @@ class Advisor:
 
     def finish(self, prepared: Prepared, text: str, cited: list[int], started: float, first_token, invalid=()) -> Answer:
         shown = {e.number: e for e in prepared.evidence}
-        citations = [citation(n, shown[n]) for n in sorted(set(cited)) if n in shown]
+        citations = [citation(n, shown[n], text) for n in sorted(set(cited)) if n in shown]
         now = time.perf_counter()
         answer = Answer(
             question=prepared.question,
@@ -900,8 +900,13 @@ def cited_numbers(text: str) -> list[int]:
     return [int(n) for group in CITATION.findall(text) for n in re.split(r"[,;]", group)]
 
 
-def citation(number: int, evidence: Evidence) -> Citation:
-    return Citation(number, evidence.passage.id, evidence.passage.doc_id, evidence.lang, first_sentence(evidence.text))
+QUOTED = re.compile(r"“([^”]+)”\s*\[(\d+)\]")
+
+
+def citation(number: int, evidence: Evidence, answer_text: str = "") -> Citation:
+    """The citation of passage ``number``: the sentence the answer quotes from it, else its first sentence."""
+    quoted = next((m.group(1) for m in QUOTED.finditer(answer_text) if int(m.group(2)) == number), None)
+    return Citation(number, evidence.passage.id, evidence.passage.doc_id, evidence.lang, first_sentence(quoted or evidence.text))
 
 
 def first_sentence(text: str, limit: int = 200) -> str:
