@@ -72,7 +72,8 @@ CITED_END = re.compile(r"([.!?。！？؟])\s*((?:\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\
 def move_citations(text: str) -> str:
     """"x. [1] y" -> "x [1]. y": a citation stays with the sentence before it."""
     return CITED_END.sub(lambda m: f" {m.group(2).strip()}{m.group(1)} ", text)
-FOLLOW_UP_MAX_WORDS = 9  # a short question after a conversation continues it
+FOLLOW_UP_MAX_WORDS = 9  # a short question after a conversation continues it ...
+VERY_SHORT_WORDS = 4  # ... when it opens like one, is this short, or is about the library on its own
 MIN_LETTERS_TO_JUDGE = 20  # language identification is unreliable on shorter sentences
 # A sentence and a passage in another language count as saying the same above this cosine
 # (EmbeddingGemma; calibrated on sentences of Indonesian passages against their French, Arabic
@@ -219,9 +220,9 @@ class Advisor:
             prepared.decline_reason = "out_of_scope" if clean.strip() else "injection"
             return prepared
         context = " ".join(earlier)
-        follow_up = earlier and is_follow_up(clean)
+        follow_up = bool(earlier) and is_follow_up(clean) and self.continues(clean)
         query = f"{earlier[-1]} {clean}" if follow_up else clean
-        prepared.intent = classify(clean, earlier, self.intent_of)
+        prepared.intent = classify(clean, earlier if follow_up else [], self.intent_of)
         if wants_verdict(prepared.intent) and not names_an_audience(query):
             prepared.intent = "general"  # "should we use the Oxford comma?" is not about what to call people
         if wants_verdict(prepared.intent):
@@ -242,6 +243,14 @@ class Advisor:
         prepared.hits = self.with_support(hits, prepared.recommendation.term)
         prepared.evidence = self.choose_evidence(prepared.hits, language)
         return prepared
+
+    def continues(self, question: str) -> bool:
+        """Whether a short question continues the conversation: it opens like a follow-up, is
+        very short ("gyms?"), or is about the library on its own ("and those who buy once?");
+        "what is the best pizza near the office?" is a new question, however short."""
+        if opens_like_follow_up(question) or len(words_of(question)) <= VERY_SHORT_WORDS or AUDIENCE.search(question):
+            return True
+        return self.library.search(question, k=1).relevant
 
     def closest_meaning(self, question: str) -> Optional[Recommendation]:
         """The word whose meaning (terms.toml ``query``) the question is closest to, when it
@@ -545,6 +554,8 @@ def aims_for(intent: str, term: Optional[str], named: list[str]) -> list[str]:
         return [TERM_QUERIES[term]] if term in TERM_QUERIES else []
     if intent in PER_WORD_INTENTS:
         words = named[:2] or main_words()
+        if words == named[:1] and words[0] in main_words():  # "client or ... ?": both main words
+            words = main_words()
         return [f"{' '.join(aims)} {TERM_QUERIES[w]}".strip() for w in words]
     return aims
 
@@ -564,20 +575,29 @@ def without_audience_words(text: str) -> str:
 
 
 def named_terms(text: str, language: str) -> list[str]:
-    """The audience words ``text`` names, in the order it names them (its language's forms and English)."""
-    found = []
+    """The audience words ``text`` names, in the order it names them (its language's forms and
+    English; ``*``: every language's). One word per place: French "client" names client, not
+    also customer, though both are written so."""
+    languages = list(dict.fromkeys((language, "en"))) if language != "*" else None
+    found: dict[int, str] = {}
     for label, term in terms().items():
-        starts = [m.start() for lang in dict.fromkeys((language, "en")) if lang in term.forms
-                  for m in [term.forms[lang].search(text)] if m]
-        if starts:
-            found.append((min(starts), label))
-    return [label for _, label in sorted(found, key=lambda f: f[0])]
+        patterns = [term.forms[lang] for lang in (languages or term.forms) if lang in term.forms]
+        starts = sorted(m.start() for pattern in patterns for m in pattern.finditer(text))
+        free = next((start for start in starts if start not in found), None)  # Arabic writes both words عميل at times
+        if free is not None:
+            found[free] = label
+    return [found[start] for start in sorted(found)]
 
 
 def is_follow_up(question: str) -> bool:
-    """Short, or opening like a continuation ("and for ...?", "et pour ...", "じゃあ ...")."""
-    if len(words_of(question)) <= FOLLOW_UP_MAX_WORDS or effective_length(question) <= 40:
-        return True
+    """Short, or opening like a continuation ("and for ...?", "et pour ...", "じゃあ ..."); never
+    a question that names two audience words itself ("what is the difference between X and Y?")."""
+    if len(named_terms(question, "*")) >= 2:
+        return False
+    return len(words_of(question)) <= FOLLOW_UP_MAX_WORDS or effective_length(question) <= 40 or opens_like_follow_up(question)
+
+
+def opens_like_follow_up(question: str) -> bool:
     opening = question.lstrip(" \t\n¿¡\"'«“„")  # "¿y para ...?" opens like "y para"
     return any(p.search(opening) for p in follow_up_openers())
 
