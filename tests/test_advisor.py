@@ -408,3 +408,9 @@ def test_a_new_question_in_a_conversation_is_not_taken_for_a_follow_up(library):
     assert difference.intent == "difference" and difference.recommendation.term is None
     follow_up = advisor.ask("dan kalau kantor hukum dengan klien tetap?", history)
     assert follow_up.intent == "verdict" and follow_up.recommendation.term == "client"
+
+
+def test_a_passage_is_shown_once_even_when_two_of_its_translations_are_found(library):
+    answer = Advisor(library, None).ask("ما الفرق بين العميل والزبون؟")
+    ids = [p["passage_id"] for p in answer.passages]
+    assert len(ids) == len(set(ids))

@@ -317,7 +317,11 @@ class Advisor:
         head, rest = hits[:1], hits[1:]
         best = max((h.dense_score for h in rest[:PROMPT_PASSAGES + 2]), default=0.0)  # the head may be a rule's or a verdict's passage
         rest = [h for h in rest if h.dense_score >= RELATIVE_FLOOR * best]
-        shown = [self.evidence(0, hit, language) for hit in head + rest]
+        shown: list[Evidence] = []
+        for hit in head + rest:  # two hits that translate one passage are shown once, where the first ranks
+            e = self.evidence(0, hit, language)
+            if all(e.passage.id != other.passage.id for other in shown):
+                shown.append(e)
         chosen = (shown[:1] + sorted(shown[1:], key=lambda e: e.lang != language))[:PROMPT_PASSAGES]
         for number, e in enumerate(chosen, 1):
             e.number = number
