@@ -414,3 +414,11 @@ def test_a_passage_is_shown_once_even_when_two_of_its_translations_are_found(lib
     answer = Advisor(library, None).ask("ما الفرق بين العميل والزبون؟")
     ids = [p["passage_id"] for p in answer.passages]
     assert len(ids) == len(set(ids))
+
+
+def test_a_question_about_no_audience_gets_no_aims(library):
+    """Aims pull in passages about the library's words: a house-rule question must keep its own
+    passages (the French Oxford-comma question lost the guide's passage to client/customer ones)."""
+    advisor = Advisor(library, None)
+    assert advisor.prepare("Dans nos textes, on met une virgule avant le « et » final d'une énumération ?", []).aims == []
+    assert advisor.prepare("Why does the difference between clients and customers matter for a SaaS?", []).aims

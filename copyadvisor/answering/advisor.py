@@ -229,7 +229,8 @@ class Advisor:
             prepared.recommendation = recommend(clean, context)
             if not any(prepared.recommendation.signals.values()):  # no cue in the question or the turns before
                 prepared.recommendation = self.closest_meaning(clean) or prepared.recommendation
-        prepared.aims = aims_for(prepared.intent, prepared.recommendation.term, named_terms(query, language))
+        if names_an_audience(query):  # "on met une virgule avant le « et » ?" is about a house rule, not these words
+            prepared.aims = aims_for(prepared.intent, prepared.recommendation.term, named_terms(query, language))
         started = time.perf_counter()
         result = self.library.search(query, k=SEARCH_K)
         prepared.retrieval_ms = (time.perf_counter() - started) * 1000
