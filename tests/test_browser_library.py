@@ -21,7 +21,7 @@ from copyadvisor.web.library_admin import TRASH_FOLDER, corpus_files
 from copyadvisor.review.reviewer import Reviewer
 from copyadvisor.web.server import create_app
 from copyadvisor.web.services import Services
-from test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+from test_browser import ARTIFACTS, CHROMIUM, browser  # noqa: F401 (browser: the shared module-scoped fixture)
 from test_library_admin import ENGLISH_DOC, MINILM
 from test_web import start
 
@@ -53,15 +53,6 @@ def server(tmp_path_factory):
     yield base, services, upload
     uvicorn_server.should_exit = True
     shutil.rmtree(root, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    playwright = pytest.importorskip("playwright.sync_api")
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def ask(page, question: str) -> None:

@@ -18,7 +18,7 @@ from copyadvisor.progress import LoadingProgress
 from copyadvisor.web.server import create_app
 from copyadvisor.web.services import Services
 from conftest import CORPUS
-from test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+from test_browser import ARTIFACTS, CHROMIUM, browser  # noqa: F401 (browser: the shared module-scoped fixture)
 from test_loading import Clock
 from test_web import start
 
@@ -42,33 +42,29 @@ def loading_server(tmp_path):
     server.should_exit = True
 
 
-def test_loading_page_shows_progress_then_switches_to_the_app(loading_server):
-    playwright = pytest.importorskip("playwright.sync_api")
+def test_loading_page_shows_progress_then_switches_to_the_app(loading_server, browser):
     base, services, clock, model = loading_server
     messages = loading_messages()
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 900, "height": 620}, locale="en-GB")
-        refused = []  # CSP refusals (a 503 from the page or /healthz while loading is logged too, and expected)
-        page.on("console", lambda message: refused.append(message.text) if "Refused" in message.text else None)
-        page.goto(base + "/")
-        assert page.locator("h1").inner_text() == messages["title"]["en"]
-        page.locator("#tasks li").nth(2).wait_for()  # filled in by loading.js from /healthz
-        assert page.locator("#stage").inner_text() == messages["dequantise"]["en"]
-        assert page.locator("#percent").inner_text() == "20 %"
-        assert page.locator("#estimate").inner_text() == messages["seconds_left"]["en"].format(seconds=80)
+    page = browser.new_page(viewport={"width": 900, "height": 620}, locale="en-GB")
+    refused = []  # CSP refusals (a 503 from the page or /healthz while loading is logged too, and expected)
+    page.on("console", lambda message: refused.append(message.text) if "Refused" in message.text else None)
+    page.goto(base + "/")
+    assert page.locator("h1").inner_text() == messages["title"]["en"]
+    page.locator("#tasks li").nth(2).wait_for()  # filled in by loading.js from /healthz
+    assert page.locator("#stage").inner_text() == messages["dequantise"]["en"]
+    assert page.locator("#percent").inner_text() == "20 %"
+    assert page.locator("#estimate").inner_text() == messages["seconds_left"]["en"].format(seconds=80)
 
-        model("dequantise", 145, 290)  # the page follows the progress without a reload
-        clock.now += 10  # 145 in 30 s: 30 s left
-        page.get_by_text("50 %").wait_for(timeout=10_000)
-        assert not refused, refused  # no inline script or style anywhere
-        assert page.locator("#stage").inner_text() == messages["build_index"]["en"]  # now the index has more left (60 s)
-        page.wait_for_timeout(600)  # the bar's width transition
-        page.screenshot(path=str(SCREENSHOT))
-        ARTIFACTS.mkdir(exist_ok=True)
-        shutil.copy(SCREENSHOT, ARTIFACTS / "loading.png")
+    model("dequantise", 145, 290)  # the page follows the progress without a reload
+    clock.now += 10  # 145 in 30 s: 30 s left
+    page.get_by_text("50 %").wait_for(timeout=10_000)
+    assert not refused, refused  # no inline script or style anywhere
+    assert page.locator("#stage").inner_text() == messages["build_index"]["en"]  # now the index has more left (60 s)
+    page.wait_for_timeout(600)  # the bar's width transition
+    page.screenshot(path=str(SCREENSHOT))
+    ARTIFACTS.mkdir(exist_ok=True)
+    shutil.copy(SCREENSHOT, ARTIFACTS / "loading.png")
 
-        services.advisor, services.reviewer = SimpleNamespace(generator=None), object()  # ready
-        page.get_by_label("Question").wait_for(timeout=60_000)  # the app itself, after loading.js reloaded
-        assert page.locator("#loading").count() == 0
-        browser.close()
+    services.advisor, services.reviewer = SimpleNamespace(generator=None), object()  # ready
+    page.get_by_label("Question").wait_for(timeout=60_000)  # the app itself, after loading.js reloaded
+    assert page.locator("#loading").count() == 0
