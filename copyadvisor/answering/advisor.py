@@ -42,7 +42,7 @@ from ..language import detect_language, language_name
 from ..retrieval.library import Library
 from ..retrieval.search import validate_query
 from ..retrieval.splitting import effective_length, is_wide
-from ..types import Answer, Citation, Hit, Passage, Recommendation
+from ..types import Answer, Citation, Hit, Passage, Recommendation, SearchResult
 from .verdict import RATIONALES, SUPPORT_SEARCH_K, TERM_QUERIES, best_support, no_recommendation, recommend, support_strength
 
 log = logging.getLogger(__name__)
@@ -82,9 +82,15 @@ SUPPORT_SIMILARITY = 0.55
 
 
 @lru_cache(maxsize=1)
+def intents_data() -> dict:
+    """``data/intents.toml``, read once."""
+    return read_toml("intents.toml")
+
+
+@lru_cache(maxsize=1)
 def intents() -> tuple[list[tuple[str, list[re.Pattern]]], dict[str, bool]]:
     """(kind, patterns) in the order they are tried, and which kinds open with a verdict."""
-    data = read_toml("intents.toml")
+    data = intents_data()
     order = [(data["intent"][name].get("same_as", name), [re.compile(p, re.IGNORECASE) for p in data["intent"][name]["patterns"]])
              for name in data["order"]]
     return order, {name: bool(entry.get("verdict")) for name, entry in data["intent"].items()}
@@ -92,7 +98,7 @@ def intents() -> tuple[list[tuple[str, list[re.Pattern]]], dict[str, bool]]:
 
 @lru_cache(maxsize=1)
 def follow_up_openers() -> list[re.Pattern]:
-    return [re.compile(p, re.IGNORECASE) for p in read_toml("intents.toml").get("follow_up", [])]
+    return [re.compile(p, re.IGNORECASE) for p in intents_data().get("follow_up", [])]
 
 
 def instruction_texts() -> list[str]:
@@ -219,25 +225,24 @@ class Advisor:
         if OUT_OF_SCOPE.search(clean) or not clean.strip():
             prepared.decline_reason = "out_of_scope" if clean.strip() else "injection"
             return prepared
-        context = " ".join(earlier)
-        follow_up = bool(earlier) and is_follow_up(clean) and self.continues(clean)
-        query = f"{earlier[-1]} {clean}" if follow_up else clean
-        prepared.intent = classify(clean, earlier if follow_up else [], self.intent_of)
-        if wants_verdict(prepared.intent) and not names_an_audience(query):
-            prepared.intent = "general"  # "should we use the Oxford comma?" is not about what to call people
-        if wants_verdict(prepared.intent):
-            prepared.recommendation = recommend(clean, context)
-            if not any(prepared.recommendation.signals.values()):  # no cue in the question or the turns before
-                prepared.recommendation = self.closest_meaning(clean) or prepared.recommendation
-        if names_an_audience(query):  # "on met une virgule avant le « et » ?" is about a house rule, not these words
-            prepared.aims = aims_for(prepared.intent, prepared.recommendation.term, named_terms(query, language))
         started = time.perf_counter()
-        result = self.library.search(query, k=SEARCH_K)
+        follow_up, alone = self.follows_up(clean, earlier)
+        query = f"{earlier[-1]} {clean}" if follow_up else clean
+        result = alone if alone is not None and not follow_up else self.library.search(query, k=SEARCH_K)
         prepared.retrieval_ms = (time.perf_counter() - started) * 1000
         if not (result.relevant or AUDIENCE.search(query)):
             prepared.decline_reason = "not_covered"
-            prepared.intent, prepared.recommendation = "difference", no_recommendation()
             return prepared
+        about_audience = names_an_audience(query)
+        prepared.intent = classify(clean, earlier if follow_up else [], self.intent_of)
+        if wants_verdict(prepared.intent) and not about_audience:
+            prepared.intent = "general"  # "should we use the Oxford comma?" is not about what to call people
+        if wants_verdict(prepared.intent):
+            prepared.recommendation = recommend(clean, " ".join(earlier))
+            if not any(prepared.recommendation.signals.values()):  # no cue in the question or the turns before
+                prepared.recommendation = self.closest_meaning(clean) or prepared.recommendation
+        if about_audience:  # "on met une virgule avant le « et » ?" is about a house rule, not these words
+            prepared.aims = aims_for(prepared.intent, prepared.recommendation.term, named_terms(query, language))
         if prepared.intent == "rewrite":
             prepared.rewrite = self.rewrite(clean, prepared.recommendation)
         hits = self.with_house_rules(clean, self.with_aims(result.hits, prepared.aims))
@@ -245,13 +250,17 @@ class Advisor:
         prepared.evidence = self.choose_evidence(prepared.hits, language)
         return prepared
 
-    def continues(self, question: str) -> bool:
-        """Whether a short question continues the conversation: it opens like a follow-up, is
-        very short ("gyms?"), or is about the library on its own ("and those who buy once?");
-        "what is the best pizza near the office?" is a new question, however short."""
+    def follows_up(self, question: str, earlier: list[str]) -> tuple[bool, Optional[SearchResult]]:
+        """Whether the question continues the conversation, and its search on its own when that
+        had to be run to tell. A short question continues it when it opens like a follow-up, is
+        very short ("gyms?"), names an audience, or is about the library on its own ("and those
+        who buy once?"); "what is the best pizza near the office?" is a new question, however short."""
+        if not earlier or not is_follow_up(question):
+            return False, None
         if opens_like_follow_up(question) or len(words_of(question)) <= VERY_SHORT_WORDS or AUDIENCE.search(question):
-            return True
-        return self.library.search(question, k=1).relevant
+            return True, None
+        alone = self.library.search(question, k=SEARCH_K)
+        return alone.relevant, alone
 
     def closest_meaning(self, question: str) -> Optional[Recommendation]:
         """The word whose meaning (terms.toml ``query``) the question is closest to, when it
@@ -484,7 +493,7 @@ class IntentClassifier:
 
     @cached_property
     def examples(self) -> tuple[list[str], np.ndarray]:
-        table = read_toml("intents.toml").get("examples", {})
+        table = intents_data().get("examples", {})
         labels = [name for name, questions in table.items() for _ in questions]
         questions = [q for group in table.values() for q in group]
         key = hashlib.sha256(json.dumps([getattr(self.embedder, "id", ""), questions]).encode()).hexdigest()[:16]
@@ -524,7 +533,7 @@ def classify(question: str, earlier: list[str], nearest: Optional[Callable[[str]
 
 @lru_cache(maxsize=1)
 def business_patterns() -> list[re.Pattern]:
-    return [re.compile(p, re.IGNORECASE) for p in read_toml("intents.toml")["intent"]["verdict"].get("context", [])]
+    return [re.compile(p, re.IGNORECASE) for p in intents_data()["intent"]["verdict"].get("context", [])]
 
 
 def describes_a_business(question: str) -> bool:
@@ -546,7 +555,7 @@ def wants_verdict(intent: str) -> bool:
 def intent_aims() -> dict[str, list[str]]:
     """intents.toml's ``aim``/``aims`` of each kind of question: what a right answer to it states."""
     return {name: entry.get("aims") or ([entry["aim"]] if entry.get("aim") else [])
-            for name, entry in read_toml("intents.toml")["intent"].items()}
+            for name, entry in intents_data()["intent"].items()}
 
 
 def aims_for(intent: str, term: Optional[str], named: list[str]) -> list[str]:
@@ -558,9 +567,8 @@ def aims_for(intent: str, term: Optional[str], named: list[str]) -> list[str]:
     if wants_verdict(intent):
         return [TERM_QUERIES[term]] if term in TERM_QUERIES else []
     if intent in PER_WORD_INTENTS:
-        words = named[:2] or main_words()
-        if words == named[:1] and words[0] in main_words():  # "client or ... ?": both main words
-            words = main_words()
+        one_other_word = len(named) == 1 and named[0] not in main_words()  # "what is a follower?"
+        words = named[:2] if len(named) >= 2 or one_other_word else main_words()  # none, or one main word: both main words
         return [f"{' '.join(aims)} {TERM_QUERIES[w]}".strip() for w in words]
     return aims
 
