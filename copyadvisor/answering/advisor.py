@@ -51,10 +51,10 @@ PROMPT_PASSAGES = 3
 RELATIVE_FLOOR = 0.7  # a passage below this share of the best one's cosine only distracts the model
 FALLBACK_LANGUAGE = "en"  # passages are shown in it when there is nothing in the asker's language
 SEARCH_K = 6
-PASSAGE_BUDGET = 520  # per passage, in effective_length units (CJK counts double)
+PASSAGE_BUDGET = 520  # per passage given to the model, in effective_length units (CJK counts double)
 MAX_MODEL_SENTENCES = 3
 QUESTION_ECHO_SHARE = 0.6  # a sentence whose longest run shared with the question is this long repeats it
-QUOTED_SENTENCES = 3  # sentences quoted when the answer is the library's own words
+QUOTED_SENTENCES = 4  # sentences quoted when the answer is the library's own words
 INTRO_PENALTY = 0.1  # cosine taken from a sentence of a document's first passage (its introduction)
 QUESTION_ENDS = ("?", "？", "؟")
 LEAD_IN = re.compile("|".join(read_toml("checks.toml").get("lead_in", [])) or r"(?!)")
@@ -119,7 +119,7 @@ class Evidence:
 
     number: int
     hit: Hit
-    text: str  # what is shown
+    text: str  # what is shown and quoted: the whole passage (the model is given it shortened)
     lang: str  # the language of what is shown
     machine_translated: bool = False
 
@@ -349,11 +349,11 @@ class Advisor:
             for candidate in candidates:
                 gloss = self.glosses.get(candidate, target) if self.glosses else None
                 if gloss:
-                    return Evidence(number, as_hit(candidate, hit), shorten(gloss, PASSAGE_BUDGET), target, machine_translated=True)
+                    return Evidence(number, as_hit(candidate, hit), one_line(gloss), target, machine_translated=True)
         for candidate in candidates:
             if candidate.lang == language:
-                return Evidence(number, as_hit(candidate, hit), shorten(candidate.text, PASSAGE_BUDGET), language)
-        return Evidence(number, hit, shorten(passage.text, PASSAGE_BUDGET), passage.lang)
+                return Evidence(number, as_hit(candidate, hit), one_line(candidate.text), language)
+        return Evidence(number, hit, one_line(passage.text), passage.lang)
 
     def rewrite(self, question: str, recommendation: Recommendation) -> Optional[tuple[str, str]]:
         """The sentence to fix, and the review engine's fix of it (None when no sentence is given)."""
@@ -665,7 +665,7 @@ def task_for(prepared: Prepared) -> str:
 
 def build_messages(prepared: Prepared, history: list[Turn]) -> list[dict]:
     language = language_name(prepared.language)
-    passages = "\n".join(f"[{e.number}] {e.text}" for e in prepared.evidence)
+    passages = "\n".join(f"[{e.number}] {shorten(e.text, PASSAGE_BUDGET)}" for e in prepared.evidence)
     system = prompts()["system"].format(language=language, passages=passages)
     messages = [{"role": "system", "content": system}]
     for turn in history[-2:]:
@@ -674,6 +674,10 @@ def build_messages(prepared: Prepared, history: list[Turn]) -> list[dict]:
     question = prepared.clean_question or prepared.question
     messages.append({"role": "user", "content": f"{question}\n\n({task_for(prepared)} Answer in {language}.)"})
     return messages
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def shorten(text: str, budget: int) -> str:
