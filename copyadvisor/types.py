@@ -152,6 +152,7 @@ class Answer:
     timings: dict = field(default_factory=dict)  # milliseconds
     generator: str = ""
     intent: Optional[str] = None  # the kind of question answered (difference, origin, verdict ...); None when declined
+    rewritten: Optional[str] = None  # a rewrite request's sentence as revised (in the language of the sentence given)
 
     def to_dict(self) -> dict:
         return asdict(self)

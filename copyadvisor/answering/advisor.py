@@ -414,6 +414,7 @@ class Advisor:
             },
             generator=getattr(self.generator, "id", "none"),
             intent=prepared.intent if not prepared.decline_reason else None,
+            rewritten=prepared.rewrite[1].strip() if prepared.rewrite and not prepared.decline_reason else None,
         )
         answer.passages = [e.to_dict() for e in prepared.evidence]
         return answer
