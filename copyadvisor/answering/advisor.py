@@ -570,6 +570,9 @@ def aims_for(intent: str, term: Optional[str], named: list[str]) -> list[str]:
     if intent in PER_WORD_INTENTS:
         one_other_word = len(named) == 1 and named[0] not in main_words()  # "what is a follower?"
         words = named[:2] if len(named) >= 2 or one_other_word else main_words()  # none, or one main word: both main words
+        template = intents_data()["intent"][intent].get("word_aim")
+        if template:
+            return [template.format(word=w, meaning=RATIONALES[w]) for w in words]
         return [f"{' '.join(aims)} {TERM_QUERIES[w]}".strip() for w in words]
     return aims
 
