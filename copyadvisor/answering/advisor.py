@@ -63,6 +63,7 @@ MEANING_MARGIN = 0.05  # cosine lead over the next word's meaning (audience word
 MEANING_CONFIDENCE = 0.5
 AIM_WEIGHT = 1.0  # a sentence picked for an aim: its cosine with the aim ...
 QUESTION_IN_AIM = 0.25  # ... plus this share of its cosine with the question (dev+held-out: 0.25 > 0.5 > 1.0)
+OTHER_WORK = "out_of_scope"  # the example questions (intents.toml) of requests the library cannot answer
 PER_WORD_INTENTS = ("difference", "examples", "alternative")  # answered word by word: a sentence on each word named
 CITATION = re.compile(r"\[(\s*\d+(?:\s*[,;]\s*\d+)*\s*)\]")
 SENTENCE_SPLIT = re.compile(r"(?<=[.!?。！？؟])\s*")
@@ -235,6 +236,11 @@ class Advisor:
             return prepared
         about_audience = names_an_audience(query)
         prepared.intent = classify(clean, earlier if follow_up else [], self.intent_of)
+        if prepared.intent == OTHER_WORK and not earlier:  # "which CRM should we buy?": the library has words, not tools
+            prepared.decline_reason = "out_of_scope"
+            return prepared
+        if prepared.intent == OTHER_WORK:  # in a conversation about these words, "and in our ads?" is about them
+            prepared.intent = "difference"
         if wants_verdict(prepared.intent) and not about_audience:
             prepared.intent = "general"  # "should we use the Oxford comma?" is not about what to call people
         if wants_verdict(prepared.intent):
@@ -527,6 +533,8 @@ def classify(question: str, earlier: list[str], nearest: Optional[Callable[[str]
     if found:
         return found
     kind = nearest(question) if nearest else "difference"
+    if kind == OTHER_WORK and AUDIENCE.search(question):
+        kind = "difference"  # "how do we price plans for our clients?" is still about them
     if kind == "difference" and describes_a_business(question):
         return "verdict"  # "we run a bakery, thoughts?" asks what to call the people who buy
     return kind
