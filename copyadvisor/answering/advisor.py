@@ -55,6 +55,7 @@ PASSAGE_BUDGET = 520  # per passage given to the model, in effective_length unit
 MAX_MODEL_SENTENCES = 3
 QUESTION_ECHO_SHARE = 0.6  # a sentence whose longest run shared with the question is this long repeats it
 QUOTED_SENTENCES = 4  # sentences quoted when the answer is the library's own words
+SAME_SENTENCE = 0.92  # cosine above which two quotable sentences say the same (two translations of one article)
 INTRO_PENALTY = 0.1  # cosine taken from a sentence of a document's first passage (its introduction)
 QUESTION_ENDS = ("?", "？", "؟")
 LEAD_IN = re.compile("|".join(read_toml("checks.toml").get("lead_in", [])) or r"(?!)")
@@ -906,7 +907,7 @@ def quote_answer(prepared: Prepared, similarity: Optional[Callable[[str, str], f
         return ""
 
     if similarity is not None and hasattr(similarity, "prepare"):
-        similarity.prepare([question, *prepared.aims] + [" ".join(u[3][u[1] : u[2] + 1]) for u in units])
+        similarity.prepare([question, *prepared.aims] + [" ".join(u[3][u[1] : u[2] + 1]) for u in units])  # one batch
 
     def closeness(unit, aim: str = "") -> tuple:
         e, first, last, sentences = unit
@@ -920,10 +921,14 @@ def quote_answer(prepared: Prepared, similarity: Optional[Callable[[str, str], f
 
     chosen: list[tuple] = []
 
+    def text_of(unit) -> str:
+        return " ".join(unit[3][unit[1] : unit[2] + 1])
+
     def take(unit) -> bool:
         taken = sum(last - first + 1 for _, first, last, _ in chosen)
         overlaps = any(u[0] is unit[0] and unit[1] <= u[2] and u[1] <= unit[2] for u in chosen)
-        if not overlaps and taken + unit[2] - unit[1] + 1 <= QUOTED_SENTENCES:
+        repeated = similarity is not None and any(similarity(text_of(u), text_of(unit)) >= SAME_SENTENCE for u in chosen)
+        if not overlaps and not repeated and taken + unit[2] - unit[1] + 1 <= QUOTED_SENTENCES:
             chosen.append(unit)
             return True
         return False
