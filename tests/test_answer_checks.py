@@ -88,6 +88,16 @@ def test_citations_must_point_to_a_passage_that_says_it():
     assert claims_with_citations("A client stays. [1] Another.") == ["A client stays. [1]", "Another."]
 
 
+def test_a_short_sentence_quoted_word_for_word_is_supported_by_its_passage():
+    shown = [{"number": 1, "lang": "en", "text": "A client is a current customer. And a loyal one. More follows."}]
+    quoted = Answer("q", "“A client is a current customer. And a loyal one.” [1]", "en", Recommendation(None, 0, ""),
+                    [Citation(1, "x#1", "x", "en", "")], True, passages=shown)
+    assert check_citations(quoted, expect()).passed
+    changed = Answer("q", "“A client is a current customer. And a cheap one.” [1]", "en", Recommendation(None, 0, ""),
+                     [Citation(1, "x#1", "x", "en", "")], True, passages=shown)
+    assert not check_citations(changed, expect()).passed
+
+
 def test_length_is_a_short_reply():
     assert check_length(answer("One. Two. Three."), expect()).passed
     assert not check_length(answer("One. Two. Three. Four. Five. Six. Seven."), expect()).passed

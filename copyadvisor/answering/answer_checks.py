@@ -239,12 +239,22 @@ def check_citations(answer: Answer, expected: Expectation,
                     problems.append(f"[{number}] was not shown")
                     continue
                 shared = content_words(claim) & content_words(passage)
-                if len(shared) >= 2:
+                if len(shared) >= 2 or quotes_verbatim(claim, passage):
                     continue
                 if similarity is not None and similarity(claim, passage) >= threshold:
                     continue
                 problems.append(f"[{number}] does not support {claim[:60]!r}")
     return Check("citations", not problems, "; ".join(problems[:3]))
+
+
+QUOTE_MARKS = "“”«»„\"'「」『』 "
+
+
+def quotes_verbatim(claim: str, passage: str) -> bool:
+    """Whether the claim, without its quotation marks, is the passage's own words
+    ("A client is a current customer. And a loyal one." [3]: the second sentence is short)."""
+    words = " ".join(CITATION.sub(" ", claim).split()).strip(QUOTE_MARKS)
+    return len(words) >= 8 and words in " ".join(passage.split())
 
 
 def claims_with_citations(text: str) -> list[str]:
