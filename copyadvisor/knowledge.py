@@ -40,6 +40,7 @@ class Term:
     names: dict[str, str]  # language -> the word to write
     forms: dict[str, re.Pattern]  # language -> finds the word and its inflections
     query: str = ""  # what to search the library for to find passages about the term
+    situations: tuple[str, ...] = ()  # businesses where the articles' criteria point to this word (for the verdict)
 
     def name(self, language: str) -> str:
         return self.names.get(language, self.names["en"])
@@ -74,7 +75,7 @@ def terms() -> dict[str, Term]:
             compiled = {lang: re.compile(pattern, re.IGNORECASE | (re.ASCII if lang == "en" else 0)) for lang, pattern in forms.items()}
         except re.error as error:
             raise KnowledgeError(f"{DATA / 'terms.toml'}: term {label!r}: bad pattern: {error}") from error
-        loaded[label] = Term(label, entry["meaning"], names, compiled, entry["query"])
+        loaded[label] = Term(label, entry["meaning"], names, compiled, entry["query"], tuple(entry.get("situations", ())))
     return loaded
 
 

@@ -379,10 +379,15 @@ def test_audience_words_are_blanked_before_comparing_meanings():
 
 
 def test_a_verdict_without_cues_comes_from_the_closest_meaning_or_not_at_all(library):
+    from copyadvisor.answering.verdict import recommend
+
     advisor = Advisor(library, None)
-    decided = advisor.closest_meaning("Each family trusts our expertise and we work with them personally, for years")
-    assert decided is not None and decided.term == "client" and decided.confidence < 0.55
-    assert advisor.closest_meaning("Which one is more correct in general? I want ONE word everywhere") is None
+    described = "Each family trusts our expertise and we work with them personally, for years"
+    assert recommend(described, closeness=advisor.closeness(described)).term == "client"
+    food_truck = "food truck, tacos, people grab lunch and go. What goes on the menu board?"
+    assert recommend(food_truck, closeness=advisor.closeness(food_truck)).term == "customer"
+    general = "Which one is more correct in general? I want ONE word everywhere"
+    assert recommend(general, closeness=advisor.closeness(general)).term is None
 
 
 def test_a_citation_shows_the_sentence_the_answer_quotes_from_its_passage():

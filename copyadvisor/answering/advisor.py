@@ -60,8 +60,6 @@ INTRO_PENALTY = 0.1  # cosine taken from a sentence of a document's first passag
 QUESTION_ENDS = ("?", "？", "؟")
 LEAD_IN = re.compile("|".join(read_toml("checks.toml").get("lead_in", [])) or r"(?!)")
 INTENT_BONUS = 0.1  # cosine added to a quotable sentence worded like the kind of question ("comes from")
-MEANING_MARGIN = 0.05  # cosine lead over the next word's meaning (audience words blanked) for a verdict without cues
-MEANING_CONFIDENCE = 0.5
 AIM_WEIGHT = 1.0  # a sentence picked for an aim: its cosine with the aim ...
 QUESTION_IN_AIM = 0.25  # ... plus this share of its cosine with the question (dev+held-out: 0.25 > 0.5 > 1.0)
 OTHER_WORK = "out_of_scope"  # the example questions (intents.toml) of requests the library cannot answer
@@ -224,7 +222,8 @@ class Advisor:
         clean = strip_injection(text) if injection else text
         earlier = [t.content for t in history[-4:] if t.role == "user"]
         prepared = Prepared(text, language, no_recommendation(), clean_question=clean, injection=injection)
-        if OUT_OF_SCOPE.search(clean) or not clean.strip():
+        asks_a_word = pattern_intent(clean) in ("verdict", "rewrite")  # "how do we call the people who install our free plugin?"
+        if (OUT_OF_SCOPE.search(clean) and not asks_a_word) or not clean.strip():
             prepared.decline_reason = "out_of_scope" if clean.strip() else "injection"
             return prepared
         started = time.perf_counter()
@@ -232,10 +231,10 @@ class Advisor:
         query = f"{earlier[-1]} {clean}" if follow_up else clean
         result = alone if alone is not None and not follow_up else self.library.search(query, k=SEARCH_K)
         prepared.retrieval_ms = (time.perf_counter() - started) * 1000
-        if not (result.relevant or AUDIENCE.search(query)):
+        if not (result.relevant or AUDIENCE.search(query) or asks_a_word):
             prepared.decline_reason = "not_covered"
             return prepared
-        about_audience = names_an_audience(query)
+        about_audience = names_an_audience(query) or (asks_a_word and names_people(clean))
         prepared.intent = classify(clean, earlier if follow_up else [], self.intent_of)
         if prepared.intent == OTHER_WORK and not earlier:  # "which CRM should we buy?": the library has words, not tools
             prepared.decline_reason = "out_of_scope"
@@ -245,9 +244,7 @@ class Advisor:
         if wants_verdict(prepared.intent) and not about_audience:
             prepared.intent = "general"  # "should we use the Oxford comma?" is not about what to call people
         if wants_verdict(prepared.intent):
-            prepared.recommendation = recommend(clean, " ".join(earlier))
-            if not any(prepared.recommendation.signals.values()):  # no cue in the question or the turns before
-                prepared.recommendation = self.closest_meaning(clean) or prepared.recommendation
+            prepared.recommendation = recommend(clean, " ".join(earlier), self.closeness(clean))
         if about_audience:  # "on met une virgule avant le « et » ?" is about a house rule, not these words
             prepared.aims = aims_for(prepared.intent, prepared.recommendation.term, named_terms(query, language))
         if prepared.intent == "rewrite":
@@ -269,16 +266,14 @@ class Advisor:
         alone = self.library.search(question, k=SEARCH_K)
         return alone.relevant, alone
 
-    def closest_meaning(self, question: str) -> Optional[Recommendation]:
-        """The word whose meaning (terms.toml ``query``) the question is closest to, when it
-        leads the next by MEANING_MARGIN: "every shoot gets planned with the couple" names no
-        cue, but reads like a personal, ongoing service."""
-        described = without_audience_words(question)  # "clients everywhere" must not make it about clients
-        scores = sorted(((self.similarity(described, query), label) for label, query in TERM_QUERIES.items()), reverse=True)
-        (best, term), (runner_up, _) = scores[0], scores[1]
-        if best - runner_up < MEANING_MARGIN:
-            return None
-        return Recommendation(term, MEANING_CONFIDENCE, f"{RATIONALES[term]} (closest in meaning)", {})
+    def closeness(self, question: str) -> dict[str, float]:
+        """The question's cosine with each word's meaning and situations (terms.toml), audience
+        words blanked ("clients everywhere" must not make it about clients): "every shoot gets
+        planned with the couple" names no cue, but reads like a personal, ongoing service."""
+        described = without_audience_words(question)
+        texts = {label: (term.query, *term.situations) for label, term in terms().items()}
+        self.similarity.prepare([described, *(t for group in texts.values() for t in group)])
+        return {label: max(self.similarity(described, t) for t in group) for label, group in texts.items()}
 
     def topics(self, language: str) -> str:
         topics = self.library.topics(language) if hasattr(self.library, "topics") else []
@@ -549,6 +544,16 @@ def business_patterns() -> list[re.Pattern]:
 def describes_a_business(question: str) -> bool:
     """Whether the question describes the asker's business ("we run ...", "nous sommes ...")."""
     return any(p.search(question) for p in business_patterns())
+
+
+@lru_cache(maxsize=1)
+def naming_patterns() -> list[re.Pattern]:
+    return [re.compile(p, re.IGNORECASE) for p in intents_data()["intent"]["verdict"].get("naming", [])]
+
+
+def names_people(question: str) -> bool:
+    """Whether the question asks what to call someone ("what should we call those readers?")."""
+    return any(p.search(question) for p in naming_patterns())
 
 
 def names_an_audience(text: str) -> bool:
