@@ -125,6 +125,7 @@ class Recommendation:
     confidence: float
     rationale: str  # one line, English
     signals: dict[str, list[str]] = field(default_factory=dict)  # term -> phrases that pointed to it
+    groups: tuple[str, ...] = ()  # when the question describes two groups: the word for each, in its order
 
 
 @dataclass

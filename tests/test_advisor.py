@@ -390,6 +390,16 @@ def test_a_verdict_without_cues_comes_from_the_closest_meaning_or_not_at_all(lib
     assert recommend(general, closeness=advisor.closeness(general)).term is None
 
 
+def test_a_question_describing_two_groups_gets_it_depends_with_a_word_for_each(library):
+    advisor = Advisor(library, None)
+    both = ("We're a print shop. Half our business is walk-ins who pay at the counter and leave. "
+            "The other half is companies we plan every campaign with, for years.")
+    decided = advisor.two_groups(both)
+    assert decided is not None and decided.term is None and decided.groups == ("customer", "client")
+    assert advisor.two_groups("We sell cheap phone cases to passers-by, and also chargers.") is None
+    assert advisor.two_groups("We sell cheap phone cases to passers-by.") is None
+
+
 def test_a_citation_shows_the_sentence_the_answer_quotes_from_its_passage():
     from copyadvisor.answering.advisor import Evidence, citation
     from copyadvisor.types import Hit, Passage

@@ -43,7 +43,8 @@ from ..retrieval.library import Library
 from ..retrieval.search import validate_query
 from ..retrieval.splitting import effective_length, is_wide
 from ..types import Answer, Citation, Hit, Passage, Recommendation, SearchResult
-from .verdict import RATIONALES, SUPPORT_SEARCH_K, TERM_QUERIES, best_support, no_recommendation, recommend, support_strength
+from .verdict import (MEANING_MARGIN, MEANING_WEIGHT, RATIONALES, SUPPORT_SEARCH_K, TERM_QUERIES, best_support, no_recommendation,
+                      recommend, support_strength, verdict_reasons)
 
 log = logging.getLogger(__name__)
 
@@ -241,10 +242,11 @@ class Advisor:
             return prepared
         if prepared.intent == OTHER_WORK:  # in a conversation about these words, "and in our ads?" is about them
             prepared.intent = "difference"
-        if wants_verdict(prepared.intent) and not about_audience:
-            prepared.intent = "general"  # "should we use the Oxford comma?" is not about what to call people
+        if wants_verdict(prepared.intent) and (not about_audience or self.house_style_answers(result)):
+            prepared.intent = "general"  # "should we use the Oxford comma?" is not about what to call people;
+            # "what do we call paying people in Acme's texts?" is answered by Acme's guide, not by the articles' criteria
         if wants_verdict(prepared.intent):
-            prepared.recommendation = recommend(clean, " ".join(earlier), self.closeness(clean))
+            prepared.recommendation = self.two_groups(clean) or recommend(clean, " ".join(earlier), self.closeness(clean))
         if about_audience:  # "on met une virgule avant le « et » ?" is about a house rule, not these words
             prepared.aims = aims_for(prepared.intent, prepared.recommendation.term, named_terms(query, language))
         if prepared.intent == "rewrite":
@@ -266,6 +268,28 @@ class Advisor:
         alone = self.library.search(question, k=SEARCH_K)
         return alone.relevant, alone
 
+    def two_groups(self, question: str) -> Optional[Recommendation]:
+        """"It depends" when the question turns to a second group ("half our business is
+        walk-ins …; the other half is six companies we plan campaigns with") and the two parts
+        call for the library's two main words, one each; None otherwise."""
+        turn = next((m for p in two_group_patterns() for m in p.finditer(question) if m.start() > 0), None)
+        if turn is None:
+            return None
+        leads = [self.main_word_lead(part) for part in (question[: turn.start()], question[turn.start() :])]
+        first, second = main_words()[:2]
+        words = [first if lead > 0 else second for lead in leads]
+        if words[0] == words[1] or max(abs(lead) for lead in leads) < MEANING_MARGIN:
+            return None
+        reason = verdict_reasons()["mixed"].format(terms=", ".join(words), none=verdict_reasons()["none"])
+        return Recommendation(None, 0.5, reason, {}, tuple(words))
+
+    def main_word_lead(self, text: str) -> float:
+        """How much more ``text`` calls for the first main word than the second (cues and meaning)."""
+        first, second = main_words()[:2]
+        cues, closeness = score_terms(text)[0], self.closeness(text)
+        score = {w: cues.get(w, 0.0) + MEANING_WEIGHT * closeness[w] for w in (first, second)}
+        return score[first] - score[second]
+
     def closeness(self, question: str) -> dict[str, float]:
         """The question's cosine with each word's meaning and situations (terms.toml), audience
         words blanked ("clients everywhere" must not make it about clients): "every shoot gets
@@ -278,6 +302,11 @@ class Advisor:
     def topics(self, language: str) -> str:
         topics = self.library.topics(language) if hasattr(self.library, "topics") else []
         return "; ".join(f"“{title}”" for title in topics) or "-"
+
+    def house_style_answers(self, result: SearchResult) -> bool:
+        """Whether the best passage for the question justifies one of the library's house rules."""
+        rules = getattr(self.library, "house_rules", None)
+        return bool(rules and result.hits and result.hits[0].passage.id in rules.justifying())
 
     def with_house_rules(self, question: str, hits: list[Hit]) -> list[Hit]:
         """The hits, the passages that justify the library's house rules the question touches first."""
@@ -551,6 +580,11 @@ def naming_patterns() -> list[re.Pattern]:
     return [re.compile(p, re.IGNORECASE) for p in intents_data()["intent"]["verdict"].get("naming", [])]
 
 
+@lru_cache(maxsize=1)
+def two_group_patterns() -> list[re.Pattern]:
+    return [re.compile(p, re.IGNORECASE) for p in intents_data()["intent"]["verdict"].get("two_groups", [])]
+
+
 def names_people(question: str) -> bool:
     """Whether the question asks what to call someone ("what should we call those readers?")."""
     return any(p.search(question) for p in naming_patterns())
@@ -663,6 +697,9 @@ def opening_for(prepared: Prepared) -> str:
     if not wants_verdict(prepared.intent):
         return ""
     term = prepared.recommendation.term
+    if term is None and len(prepared.recommendation.groups) == 2:
+        first, second = (terms()[word].name(language) for word in prepared.recommendation.groups)
+        return message("two_groups", language, first=first, second=second)
     if term is None:
         return message("depends", language)
     return message("verdict", language, term=terms()[term].name(language))
@@ -901,6 +938,10 @@ def quote_answer(prepared: Prepared, similarity: Optional[Callable[[str, str], f
     wanted = content_words(question)
     patterns = dict(intents()[0]).get(prepared.intent, [])
     local = [e for e in prepared.evidence if e.lang == prepared.language] or prepared.evidence
+    best = prepared.evidence[0] if prepared.evidence else None
+    foreign_best = best is not None and best not in local  # a house guide with no version in the asker's language
+    if foreign_best:
+        local = [best, *local]
     units = []  # (evidence, first sentence, last sentence, sentences)
     for e in local:
         sentences = quotable_sentences(e.text)
@@ -938,6 +979,8 @@ def quote_answer(prepared: Prepared, similarity: Optional[Callable[[str, str], f
             return True
         return False
 
+    if foreign_best:  # the library's best passage is quoted even when it is not in the asker's language
+        next((u for u in sorted(units, key=closeness) if u[0] is best and take(u)), None)
     for aim in prepared.aims:  # the best sentence for each thing a right answer states
         next((u for u in sorted(units, key=lambda u: closeness(u, aim)) if take(u)), None)
     for unit in sorted(units, key=closeness):  # then the closest to the question

@@ -249,6 +249,10 @@ class HouseRules:
     def relevant(self, question: str, limit: int = 3) -> list[RelevantRule]:
         return relevant_house_rules(question, self, limit)
 
+    def justifying(self) -> set[str]:
+        """The ids of the library passages that justify a rule (a house style guide's rules)."""
+        return {rule.justification.passage_id for rule in self.rules if rule.justification}
+
     def rule(self, rule_id: str) -> HouseRule:
         return next(r for r in self.rules if r.id == rule_id)
 
