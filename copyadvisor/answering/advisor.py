@@ -60,6 +60,7 @@ SAME_SENTENCE = 0.92  # cosine above which two quotable sentences say the same (
 INTRO_PENALTY = 0.1  # cosine taken from a sentence of a document's first passage (its introduction)
 QUESTION_ENDS = ("?", "？", "؟")
 LEAD_IN = re.compile("|".join(read_toml("checks.toml").get("lead_in", [])) or r"(?!)")
+NAMED = re.compile(r"(?<=[a-zà-ÿ,;:] )[A-Z][a-z]+")  # a capitalised word inside a sentence: a brand or a name
 INTENT_BONUS = 0.1  # cosine added to a quotable sentence worded like the kind of question ("comes from")
 AIM_WEIGHT = 1.0  # a sentence picked for an aim: its cosine with the aim ...
 QUESTION_IN_AIM = 0.25  # ... plus this share of its cosine with the question (dev+held-out: 0.25 > 0.5 > 1.0)
@@ -960,6 +961,8 @@ def quote_answer(prepared: Prepared, similarity: Optional[Callable[[str, str], f
         text = " ".join(sentences[first : last + 1])
         overlap = len(content_words(text) & wanted)
         on_kind = INTENT_BONUS if any(p.search(sentences[last]) for p in patterns) else 0.0  # "comes from" for an origin question
+        if prepared.intent == "examples" and NAMED.search(text):
+            on_kind += INTENT_BONUS  # "Netflix or Spotify", "Starbucks": an example names names
         intro = INTRO_PENALTY if e.passage.id.endswith("#000") else 0.0  # a document's opening announces, it rarely answers
         aimed = AIM_WEIGHT * similarity(aim, text) if similarity and aim else 0.0
         asked = (similarity(question, text) if similarity else overlap) * (QUESTION_IN_AIM if aim else 1.0)
@@ -981,6 +984,8 @@ def quote_answer(prepared: Prepared, similarity: Optional[Callable[[str, str], f
 
     if foreign_best:  # the library's best passage is quoted even when it is not in the asker's language
         next((u for u in sorted(units, key=closeness) if u[0] is best and take(u)), None)
+    if intents_data()["intent"].get(prepared.intent, {}).get("closest_first"):  # "a brand that kept its buyers?": that example
+        next((u for u in sorted(units, key=closeness) if take(u)), None)
     for aim in prepared.aims:  # the best sentence for each thing a right answer states
         next((u for u in sorted(units, key=lambda u: closeness(u, aim)) if take(u)), None)
     for unit in sorted(units, key=closeness):  # then the closest to the question
