@@ -50,6 +50,12 @@ class Term:
         return bool(pattern.search(text))
 
 
+@lru_cache(maxsize=1)
+def main_words() -> list[str]:
+    """terms.toml ``main``: the words the library is about (a difference question naming none is about them)."""
+    return list(read_toml("terms.toml").get("main", []))
+
+
 TERM_KEYS = ("meaning", "query")  # a term's string keys that are not languages
 
 

@@ -73,6 +73,19 @@ def test_verdict_only_where_asked_and_its_word_in_the_asker_language():
     assert check_verdict(answer("It depends on the relationship [1]."), expect(intent="verdict", expect_term="depends")).passed
 
 
+def test_another_word_may_be_recommended_for_an_alternative_question_but_not_client_or_customer():
+    assert check_verdict(answer("Use \"follower\" [1].", term="follower"), expect(intent="alternative")).passed
+    assert not check_verdict(answer("Use \"customer\" [1].", term="customer"), expect(intent="alternative")).passed
+
+
+def test_a_rewrite_names_the_word_in_the_fixed_sentence_language():
+    fixed = Answer("q", "Version corrigée : “Thank you to our loyal customers!” D'après la bibliothèque : …", "fr",
+                   Recommendation("customer", 0.8, ""), [], False, rewritten="Thank you to our loyal customers!")
+    assert check_verdict(fixed, expect(lang="fr", intent="rewrite", expect_term="customer")).passed
+    fixed.rewritten, fixed.text = "Thank you to our loyal members!", "Version corrigée : “Thank you to our loyal members!”"
+    assert not check_verdict(fixed, expect(lang="fr", intent="rewrite", expect_term="customer")).passed
+
+
 def test_words_copied_from_a_foreign_passage_are_caught():
     assert not check_foreign_words(answer("A buyer, or kupujący, is anyone who makes a purchase [2]."), expect()).passed
     assert not check_foreign_words(answer("A pelanggan makes a single transaction [1]."), expect()).passed

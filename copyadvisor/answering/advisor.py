@@ -37,7 +37,7 @@ import numpy as np
 from .answer_checks import ECHO_MARKERS, MIN_ECHO_WORDS, SCRIPTS, content_words, numbers_in, script_share, words_of
 from .cues import AUDIENCE, INJECTION, OUT_OF_SCOPE, score_terms
 from ..backends.generation import Generator
-from ..knowledge import message, prompts, read_toml, terms
+from ..knowledge import main_words, message, prompts, read_toml, terms
 from ..language import detect_language, language_name
 from ..retrieval.library import Library
 from ..retrieval.search import validate_query
@@ -624,12 +624,6 @@ def aims_for(intent: str, term: Optional[str], named: list[str]) -> list[str]:
             return [template.format(word=w, meaning=RATIONALES[w]) for w in words]
         return [f"{' '.join(aims)} {TERM_QUERIES[w]}".strip() for w in words]
     return aims
-
-
-@lru_cache(maxsize=1)
-def main_words() -> list[str]:
-    """terms.toml ``main``: the words the library is about (a difference question naming none is about them)."""
-    return list(read_toml("terms.toml").get("main", []))
 
 
 def without_audience_words(text: str) -> str:
