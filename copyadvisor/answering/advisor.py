@@ -56,6 +56,7 @@ PASSAGE_BUDGET = 520  # per passage given to the model, in effective_length unit
 MAX_MODEL_SENTENCES = 3
 QUESTION_ECHO_SHARE = 0.6  # a sentence whose longest run shared with the question is this long repeats it
 QUOTED_SENTENCES = 4  # sentences quoted when the answer is the library's own words
+FILL_SHARE = 0.75  # after the aims, a sentence is quoted only when this close to the question, relative to the closest
 SAME_SENTENCE = 0.92  # cosine above which two quotable sentences say the same (two translations of one article)
 INTRO_PENALTY = 0.1  # cosine taken from a sentence of a document's first passage (its introduction)
 QUESTION_ENDS = ("?", "？", "؟")
@@ -964,13 +965,11 @@ def quote_answer(prepared: Prepared, similarity: Optional[Callable[[str, str], f
 
     chosen: list[tuple] = []
 
-    def text_of(unit) -> str:
-        return " ".join(unit[3][unit[1] : unit[2] + 1])
-
     def take(unit) -> bool:
         taken = sum(last - first + 1 for _, first, last, _ in chosen)
         overlaps = any(u[0] is unit[0] and unit[1] <= u[2] and u[1] <= unit[2] for u in chosen)
-        repeated = similarity is not None and any(similarity(text_of(u), text_of(unit)) >= SAME_SENTENCE for u in chosen)
+        repeated = similarity is not None and any(similarity(a, b) >= SAME_SENTENCE for u in chosen
+                                                  for a in u[3][u[1] : u[2] + 1] for b in unit[3][unit[1] : unit[2] + 1])
         if not overlaps and not repeated and taken + unit[2] - unit[1] + 1 <= QUOTED_SENTENCES:
             chosen.append(unit)
             return True
@@ -982,7 +981,11 @@ def quote_answer(prepared: Prepared, similarity: Optional[Callable[[str, str], f
         next((u for u in sorted(units, key=closeness) if take(u)), None)
     for aim in prepared.aims:  # the best sentence for each thing a right answer states
         next((u for u in sorted(units, key=lambda u: closeness(u, aim)) if take(u)), None)
-    for unit in sorted(units, key=closeness):  # then the closest to the question
+    ranked = sorted(units, key=closeness)
+    top_score = -closeness(ranked[0])[0]
+    for unit in ranked:  # then the closest to the question, while nearly as close as the closest
+        if chosen and -closeness(unit)[0] < FILL_SHARE * top_score:
+            break
         take(unit)
     space = " " if joiner(prepared.language) else ""
     quoted = space.join(f"“{space.join(sentences[first : last + 1])}” [{e.number}]"
