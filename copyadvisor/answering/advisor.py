@@ -397,7 +397,7 @@ class Advisor:
             return None
         self._reviewer = self._reviewer or Reviewer(self.library)
         context = question.replace(sentence, " ")
-        review = self._reviewer.review(sentence, context=context)
+        review = self._reviewer.review(sentence, context=context, relationship=recommendation.term)  # the verdict shown decides
         if review.context.relationship and recommendation.term is None:
             recommendation.term = review.context.relationship
             recommendation.confidence = 0.6

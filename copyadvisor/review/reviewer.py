@@ -137,11 +137,13 @@ class Reviewer:
         self._support: dict[tuple[str, str], list[SourcePassage]] = {}
         detect_language("warm up the language detector")  # loads lingua's models now, not in the first review
 
-    def review(self, draft: object, context: Optional[str] = None) -> Review:
+    def review(self, draft: object, context: Optional[str] = None, relationship: Optional[str] = None) -> Review:
+        """``relationship``: the word already decided for the people the draft addresses (the
+        advisor's verdict), instead of inferring it from ``context`` and the draft."""
         started = time.perf_counter()
         text = validate_draft(draft)
         hits, languages = self.find_hits(text)
-        ctx = self.infer_context(text, context, languages)
+        ctx = self.infer_context(text, context, languages, relationship)
         house = self.house_findings(text)
         built_in = [f for f in self.apply_rules(text, hits, ctx) if f and not self.house_rules_flag(f.suggestion)]
         findings = without_overlaps(house + built_in)
@@ -181,7 +183,10 @@ class Reviewer:
                 hits.append(TermHit(hit.start + start, hit.end + start, hit.text, hit.lang, hit.term, hit.slot, hit.ambiguous))
         return hits, [lang for lang, _ in seen.most_common()]
 
-    def infer_context(self, text: str, stated: Optional[str], languages: list[str]) -> ReviewContext:
+    def infer_context(self, text: str, stated: Optional[str], languages: list[str], decided_term: Optional[str] = None) -> ReviewContext:
+        if decided_term in RATIONALES:
+            citations = self.support(decided_term, languages[0] if languages else "en")
+            return ReviewContext(decided_term, "stated", RATIONALES[decided_term], {}, citations)
         if stated and stated.strip():
             decided = recommend(stated, text)  # the stated context counts fully, the draft half
             source = "stated"
