@@ -274,7 +274,7 @@ class Advisor:
         """"It depends" when the question turns to a second group ("half our business is
         walk-ins …; the other half is six companies we plan campaigns with") and the two parts
         call for the library's two main words, one each; None otherwise."""
-        turn = next((m for p in two_group_patterns() for m in p.finditer(question) if m.start() > 0), None)
+        turn = next((m for p in verdict_patterns("two_groups") for m in p.finditer(question) if m.start() > 0), None)
         if turn is None:
             return None
         leads = [self.main_word_lead(part) for part in (question[: turn.start()], question[turn.start() :])]
@@ -567,29 +567,20 @@ def classify(question: str, earlier: list[str], nearest: Optional[Callable[[str]
     return kind
 
 
-@lru_cache(maxsize=1)
-def business_patterns() -> list[re.Pattern]:
-    return [re.compile(p, re.IGNORECASE) for p in intents_data()["intent"]["verdict"].get("context", [])]
+@lru_cache(maxsize=None)
+def verdict_patterns(key: str) -> list[re.Pattern]:
+    """One of intents.toml's verdict lists (``context``, ``naming``, ``two_groups``), compiled."""
+    return [re.compile(p, re.IGNORECASE) for p in intents_data()["intent"]["verdict"].get(key, [])]
 
 
 def describes_a_business(question: str) -> bool:
     """Whether the question describes the asker's business ("we run ...", "nous sommes ...")."""
-    return any(p.search(question) for p in business_patterns())
-
-
-@lru_cache(maxsize=1)
-def naming_patterns() -> list[re.Pattern]:
-    return [re.compile(p, re.IGNORECASE) for p in intents_data()["intent"]["verdict"].get("naming", [])]
-
-
-@lru_cache(maxsize=1)
-def two_group_patterns() -> list[re.Pattern]:
-    return [re.compile(p, re.IGNORECASE) for p in intents_data()["intent"]["verdict"].get("two_groups", [])]
+    return any(p.search(question) for p in verdict_patterns("context"))
 
 
 def names_people(question: str) -> bool:
     """Whether the question asks what to call someone ("what should we call those readers?")."""
-    return any(p.search(question) for p in naming_patterns())
+    return any(p.search(question) for p in verdict_patterns("naming"))
 
 
 def names_an_audience(text: str) -> bool:
