@@ -42,6 +42,7 @@ from ..knowledge import message, prompts, terms
 from ..language import detect_language
 from .lexicon import TermHit, distinguishes, find_terms, languages, replacement
 from ..retrieval.library import Library
+from ..types import Recommendation
 
 MAX_DRAFT_CHARS = 50_000
 SEVERITY_ORDER = {"error": 3, "warning": 2, "suggestion": 1}
@@ -184,10 +185,10 @@ class Reviewer:
         return hits, [lang for lang, _ in seen.most_common()]
 
     def infer_context(self, text: str, stated: Optional[str], languages: list[str], decided_term: Optional[str] = None) -> ReviewContext:
-        if decided_term in RATIONALES:
-            citations = self.support(decided_term, languages[0] if languages else "en")
-            return ReviewContext(decided_term, "stated", RATIONALES[decided_term], {}, citations)
-        if stated and stated.strip():
+        if decided_term in RATIONALES:  # the advisor's verdict, already shown to the reader
+            decided = Recommendation(decided_term, 1.0, RATIONALES[decided_term])
+            source = "stated"
+        elif stated and stated.strip():
             decided = recommend(stated, text)  # the stated context counts fully, the draft half
             source = "stated"
         else:
