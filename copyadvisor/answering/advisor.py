@@ -43,8 +43,8 @@ from ..retrieval.library import Library
 from ..retrieval.search import validate_query
 from ..retrieval.splitting import effective_length, is_wide
 from ..types import Answer, Citation, Hit, Passage, Recommendation, SearchResult
-from .verdict import (MEANING_MARGIN, MEANING_WEIGHT, RATIONALES, SUPPORT_SEARCH_K, TERM_QUERIES, best_support, no_recommendation,
-                      recommend, support_strength, verdict_reasons)
+from .verdict import (MEANING_MARGIN, RATIONALES, SUPPORT_SEARCH_K, TERM_QUERIES, best_support, no_recommendation,
+                      recommend, support_strength, verdict_reasons, with_meaning)
 
 log = logging.getLogger(__name__)
 
@@ -288,8 +288,7 @@ class Advisor:
     def main_word_lead(self, text: str) -> float:
         """How much more ``text`` calls for the first main word than the second (cues and meaning)."""
         first, second = main_words()[:2]
-        cues, closeness = score_terms(text)[0], self.closeness(text)
-        score = {w: cues.get(w, 0.0) + MEANING_WEIGHT * closeness[w] for w in (first, second)}
+        score = with_meaning(score_terms(text)[0], self.closeness(text))
         return score[first] - score[second]
 
     def closeness(self, question: str) -> dict[str, float]:

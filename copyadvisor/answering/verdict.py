@@ -44,9 +44,7 @@ def recommend(question: str, earlier: str = "", closeness: Optional[dict[str, fl
             matched.setdefault(term, []).extend(old_matched[term])
     margin = DECISIVE_MARGIN
     if closeness:
-        for term, value in closeness.items():
-            scores[term] = scores.get(term, 0.0) + MEANING_WEIGHT * value
-        margin = MEANING_MARGIN
+        scores, margin = with_meaning(scores, closeness), MEANING_MARGIN
     if not scores:
         return no_recommendation(matched)
     ranked = sorted(scores.items(), key=lambda kv: -kv[1])
@@ -59,6 +57,12 @@ def recommend(question: str, earlier: str = "", closeness: Optional[dict[str, fl
     phrases = ", ".join(f"'{p}'" for p in matched.get(best, [])[:3])
     why = f"signals: {phrases}" if phrases else "closest in meaning"
     return Recommendation(best, confidence, f"{RATIONALES[best]} ({why})", matched)
+
+
+def with_meaning(scores: dict[str, float], closeness: dict[str, float]) -> dict[str, float]:
+    """Each word's cue score plus MEANING_WEIGHT times its closeness in meaning."""
+    return {term: scores.get(term, 0.0) + MEANING_WEIGHT * closeness.get(term, 0.0)
+            for term in dict.fromkeys([*scores, *closeness])}
 
 
 @lru_cache(maxsize=1)
