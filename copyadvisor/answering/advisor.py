@@ -914,12 +914,14 @@ def quote_answer(prepared: Prepared, similarity: Optional[Callable[[str, str], f
 
     Sentences of the passages shown in the asker's language compete (all passages when none
     is), alone or with the sentence before them ("... the word itself comes from the Latin"
-    needs its antecedent). First, for each of the question's aims (what a right answer states:
-    each word of a difference, the verdict's word, why it matters ...), the sentence closest to
-    that aim; then the closest to the question (cosine with ``similarity``, else shared words; a
-    sentence worded like the kind of question gets a bonus). At most QUOTED_SENTENCES, each with
-    its citation (a margin that dropped sentences far less close than the best read better but
-    lowered the facts found: dev 0.704 -> 0.648, held-out 0.648 -> 0.611)."""
+    needs its antecedent, a short "take Starbucks, for example." the one after it). In order:
+    the best passage's closest sentence when it has no version in the asker's language (a house
+    guide); for an example question, the sentence closest to the question; for each of the
+    question's aims (what a right answer states: each word of a difference, the verdict's word,
+    why it matters ...), the sentence closest to that aim; then the sentences closest to the
+    question (cosine with ``similarity``, else shared words; a sentence worded like the kind of
+    question gets a bonus) while at least FILL_SHARE as close as the closest. At most
+    QUOTED_SENTENCES, a repeat (SAME_SENTENCE) skipped, each with its citation."""
     question = prepared.clean_question or prepared.question
     wanted = content_words(question)
     patterns = dict(intents()[0]).get(prepared.intent, [])
@@ -965,16 +967,17 @@ def quote_answer(prepared: Prepared, similarity: Optional[Callable[[str, str], f
             return True
         return False
 
+    scored = sorted(((closeness(u), u) for u in units), key=lambda pair: pair[0])  # closest to the question first
+    ranked = [u for _, u in scored]
     if foreign_best:  # the library's best passage is quoted even when it is not in the asker's language
-        next((u for u in sorted(units, key=closeness) if u[0] is best and take(u)), None)
+        next((u for u in ranked if u[0] is best and take(u)), None)
     if intents_data()["intent"].get(prepared.intent, {}).get("closest_first"):  # "a brand that kept its buyers?": that example
-        next((u for u in sorted(units, key=closeness) if take(u)), None)
+        next((u for u in ranked if take(u)), None)
     for aim in prepared.aims:  # the best sentence for each thing a right answer states
         next((u for u in sorted(units, key=lambda u: closeness(u, aim)) if take(u)), None)
-    ranked = sorted(units, key=closeness)
-    top_score = -closeness(ranked[0])[0]
-    for unit in ranked:  # then the closest to the question, while nearly as close as the closest
-        if chosen and -closeness(unit)[0] < FILL_SHARE * top_score:
+    top_score = -scored[0][0][0]
+    for key, unit in scored:  # then the closest to the question, while nearly as close as the closest
+        if chosen and -key[0] < FILL_SHARE * top_score:
             break
         take(unit)
     space = " " if joiner(prepared.language) else ""
