@@ -134,7 +134,7 @@ class Evidence:
         p = self.passage
         return {"number": self.number, "passage_id": p.id, "doc_id": p.doc_id, "lang": self.lang, "heading": p.heading,
                 "text": self.text, "machine_translated": self.machine_translated, "original_lang": p.lang,
-                "original_text": " ".join(p.text.split()), "sense": p.sense, "label": self.label()}
+                "original_text": one_line(p.text), "sense": p.sense, "label": self.label()}
 
     def label(self) -> str:
         """What the reader is shown beside the passage: machine-translated, clarified, or as written."""
@@ -718,12 +718,13 @@ def build_messages(prepared: Prepared, history: list[Turn]) -> list[dict]:
 
 
 def one_line(text: str) -> str:
+    """``text`` with its runs of whitespace (line breaks included) made single spaces."""
     return " ".join(text.split())
 
 
 def shorten(text: str, budget: int) -> str:
     """``text`` on one line, cut to ``budget`` effective characters at a sentence end (or a space)."""
-    text = " ".join(text.split())
+    text = one_line(text)
     if effective_length(text) <= budget:
         return text
     cut, used = 0, 0
@@ -878,7 +879,7 @@ class AnswerGuard:
 
 def repeats(sentence: str, question: str) -> bool:
     """Whether most of ``sentence`` is copied from the question (a small model's echo)."""
-    said, asked = " ".join(sentence.split()).strip(" .?!。？！"), " ".join(question.split())
+    said, asked = one_line(sentence).strip(" .?!。？！"), one_line(question)
     if effective_length(said) < 8:
         return False
     match = SequenceMatcher(None, said.lower(), asked.lower(), autojunk=False).find_longest_match(0, len(said), 0, len(asked))
@@ -906,7 +907,7 @@ def clean_sentence(sentence: str) -> str:
     leading = re.match(r"^((?:\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\]\s*)+)(.+)$", sentence, re.DOTALL)
     if leading:  # "[1] The text." reads as "The text. [1]"
         sentence = f"{leading.group(2).strip()} {leading.group(1).strip()}"
-    return " ".join(sentence.split())
+    return one_line(sentence)
 
 
 def quote_answer(prepared: Prepared, similarity: Optional[Callable[[str, str], float]] = None) -> str:
@@ -1007,7 +1008,7 @@ def citation(number: int, evidence: Evidence, answer_text: str = "") -> Citation
 
 
 def first_sentence(text: str, limit: int = 200) -> str:
-    text = " ".join(text.split())
+    text = one_line(text)
     match = re.search(r"^.{20,}?[.!?。！？؟](?=\s|$)", text)
     sentence = match.group(0) if match else text
     return sentence if len(sentence) <= limit else sentence[:limit].rsplit(" ", 1)[0] + " …"
