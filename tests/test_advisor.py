@@ -334,8 +334,13 @@ def test_the_words_a_question_names_are_found_in_its_order(question, language, n
 def test_each_kind_of_question_has_its_aims():
     from copyadvisor.answering.advisor import TERM_QUERIES, aims_for
 
-    assert aims_for("verdict", "client", []) == [TERM_QUERIES["client"]]
-    assert aims_for("verdict", None, ["client"]) == []
+    from copyadvisor.answering.advisor import contrast_aim
+
+    contrast = contrast_aim()
+    assert len(contrast) == 1 and "client" in contrast[0] and "customer" in contrast[0]
+    assert aims_for("verdict", "client", []) == [TERM_QUERIES["client"], *contrast]  # its meaning, then the criterion
+    assert aims_for("verdict", None, ["client"]) == contrast  # "it depends": the criterion
+    assert aims_for("verdict", "member", []) == [TERM_QUERIES["member"]]  # another word: no client/customer contrast
     difference = aims_for("difference", None, [])  # names no word: the library's main two
     assert len(difference) == 2 and TERM_QUERIES["client"] in difference[0] and TERM_QUERIES["customer"] in difference[1]
     assert len(aims_for("alternative", None, ["follower"])) == 1
@@ -437,3 +442,33 @@ def test_a_question_about_no_audience_gets_no_aims(library):
     advisor = Advisor(library, None)
     assert advisor.prepare("Dans nos textes, on met une virgule avant le « et » final d'une énumération ?", []).aims == []
     assert advisor.prepare("Why does the difference between clients and customers matter for a SaaS?", []).aims
+
+
+@pytest.mark.parametrize("question, language, replaced", [
+    ("Is there a better word than customer for people who compare offers?", "en", ["customer"]),
+    ("Ni « client » ni « customer » ne colle vraiment. On dit quoi ?", "fr", ["client", "customer"]),
+    ("Jest jakieś lepsze angielskie słowo niż customer na takich odwiedzających?", "pl", ["customer"]),
+    ("Gibt es ein treffenderes Wort als customer für Händler?", "de", ["customer"]),
+    ("Should we say client or customer?", "en", None),  # a choice between the two, not another word
+    ("Do we use client instead of customer?", "en", None),
+])
+def test_a_question_asking_for_another_word_names_the_words_to_replace(question, language, replaced):
+    from copyadvisor.answering.advisor import words_to_replace
+
+    assert words_to_replace(question, language) == replaced
+
+
+def test_a_verdict_leaves_out_the_words_the_question_wants_replaced():
+    from copyadvisor.answering.verdict import recommend
+
+    closeness = {"customer": 0.5, "shopper": 0.45, "client": 0.2}
+    assert recommend("people compare offers", "", closeness).term == "customer"
+    assert recommend("people compare offers", "", closeness, exclude=["customer"]).term == "shopper"
+
+
+def test_quoted_sentences_are_not_cut_after_an_abbreviation():
+    from copyadvisor.answering.advisor import quotable_sentences
+
+    text = "Ein Kunde ist eine Person oder ein Unternehmen, die bzw. das etwas kauft. Zum Beispiel z. B. ein Laden mit Waren. Next one here, e.g. a shop."
+    assert quotable_sentences(text) == ["Ein Kunde ist eine Person oder ein Unternehmen, die bzw. das etwas kauft.",
+                                        "Zum Beispiel z. B. ein Laden mit Waren.", "Next one here, e.g. a shop."]

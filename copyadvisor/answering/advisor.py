@@ -60,6 +60,7 @@ FILL_SHARE = 0.75  # after the aims, a sentence is quoted only when this close t
 SAME_SENTENCE = 0.92  # cosine above which two quotable sentences say the same (two translations of one article)
 INTRO_PENALTY = 0.1  # cosine taken from a sentence of a document's first passage (its introduction)
 QUESTION_ENDS = ("?", "？", "؟")
+ABBREVIATION_END = re.compile(r"(?:^|[\s(.])(?:" + "|".join(read_toml("checks.toml").get("abbreviations", [])) + r")\.$", re.IGNORECASE)
 LEAD_IN = re.compile("|".join(read_toml("checks.toml").get("lead_in", [])) or r"(?!)")
 NAMED = re.compile(r"(?<=[a-zà-ÿ,;:] )[A-Z][a-z]+")  # a capitalised word inside a sentence: a brand or a name
 INTENT_BONUS = 0.1  # cosine added to a quotable sentence worded like the kind of question ("comes from")
@@ -225,7 +226,8 @@ class Advisor:
         clean = strip_injection(text) if injection else text
         earlier = [t.content for t in history[-4:] if t.role == "user"]
         prepared = Prepared(text, language, no_recommendation(), clean_question=clean, injection=injection)
-        asks_a_word = pattern_intent(clean) in ("verdict", "rewrite")  # "how do we call the people who install our free plugin?"
+        replaced = words_to_replace(clean, language)  # "a better word than customer?": a verdict among the others
+        asks_a_word = replaced is not None or pattern_intent(clean) in ("verdict", "rewrite")  # "how do we call the people who install our free plugin?"
         if (OUT_OF_SCOPE.search(clean) and not asks_a_word) or not clean.strip():
             prepared.decline_reason = "out_of_scope" if clean.strip() else "injection"
             return prepared
@@ -242,13 +244,16 @@ class Advisor:
         if prepared.intent == OTHER_WORK and not earlier:  # "which CRM should we buy?": the library has words, not tools
             prepared.decline_reason = "out_of_scope"
             return prepared
+        if replaced is not None and prepared.intent != "rewrite":
+            prepared.intent = "verdict"
         if prepared.intent == OTHER_WORK:  # in a conversation about these words, "and in our ads?" is about them
             prepared.intent = "difference"
         if wants_verdict(prepared.intent) and (not about_audience or self.house_style_answers(result)):
             prepared.intent = "general"  # "should we use the Oxford comma?" is not about what to call people;
             # "what do we call paying people in Acme's texts?" is answered by Acme's guide, not by the articles' criteria
         if wants_verdict(prepared.intent):
-            prepared.recommendation = self.two_groups(clean) or recommend(clean, " ".join(earlier), self.closeness(clean))
+            prepared.recommendation = ((self.two_groups(clean) if not replaced else None)
+                                       or recommend(clean, " ".join(earlier), self.closeness(clean), exclude=replaced or ()))
         if about_audience:  # "on met une virgule avant le « et » ?" is about a house rule, not these words
             prepared.aims = aims_for(prepared.intent, prepared.recommendation.term, named_terms(query, language))
         if prepared.intent == "rewrite":
@@ -572,6 +577,14 @@ def verdict_patterns(key: str) -> list[re.Pattern]:
     return [re.compile(p, re.IGNORECASE) for p in intents_data()["intent"]["verdict"].get(key, [])]
 
 
+def words_to_replace(question: str, language: str) -> Optional[list[str]]:
+    """The words a question asks another word for ("a better word than customer?", "neither
+    client nor customer fits"), or None when it does not ask for another word."""
+    if not any(p.search(question) for p in verdict_patterns("other_word")):
+        return None
+    return named_terms(question, language)
+
+
 def describes_a_business(question: str) -> bool:
     """Whether the question describes the asker's business ("we run ...", "nous sommes ...")."""
     return any(p.search(question) for p in verdict_patterns("context"))
@@ -606,7 +619,8 @@ def aims_for(intent: str, term: Optional[str], named: list[str]) -> list[str]:
     else the kind's aim alone (none for some kinds)."""
     aims = intent_aims().get(intent, [])
     if wants_verdict(intent):
-        return [TERM_QUERIES[term]] if term in TERM_QUERIES else []
+        meaning = [TERM_QUERIES[term]] if term in TERM_QUERIES else []
+        return meaning + (contrast_aim() if term is None or term in main_words() else [])  # "Use member": no contrast
     if intent in PER_WORD_INTENTS:
         one_other_word = len(named) == 1 and named[0] not in main_words()  # "what is a follower?"
         words = named[:2] if len(named) >= 2 or one_other_word else main_words()  # none, or one main word: both main words
@@ -615,6 +629,18 @@ def aims_for(intent: str, term: Optional[str], named: list[str]) -> list[str]:
             return [template.format(word=w, meaning=RATIONALES[w]) for w in words]
         return [f"{' '.join(aims)} {TERM_QUERIES[w]}".strip() for w in words]
     return aims
+
+
+@lru_cache(maxsize=1)
+def contrast_aim() -> list[str]:
+    """The aim of the sentence that tells the library's two main words apart (intents.toml
+    ``contrast_aim``), or none."""
+    template = intents_data()["intent"]["verdict"].get("contrast_aim")
+    words = main_words()[:2]
+    if not template or len(words) < 2:
+        return []
+    first, second = words
+    return [template.format(first=first, second=second, first_meaning=RATIONALES[first], second_meaning=RATIONALES[second])]
 
 
 def without_audience_words(text: str) -> str:
@@ -988,7 +1014,17 @@ def quote_answer(prepared: Prepared, similarity: Optional[Callable[[str, str], f
 
 
 def quotable_sentences(text: str) -> list[str]:
-    return [s.strip() for s in SENTENCE_SPLIT.split(text) if len(words_of(s)) >= 4 or effective_length(s) >= 20]
+    return [s.strip() for s in sentences_of(text) if len(words_of(s)) >= 4 or effective_length(s) >= 20]
+
+
+def sentences_of(text: str) -> list[str]:
+    """``text`` split into sentences, never after an abbreviation ("bzw.", "e.g.": checks.toml)."""
+    sentences, start = [], 0
+    for end in SENTENCE_SPLIT.finditer(text):
+        if not ABBREVIATION_END.search(text[start : end.start()]):
+            sentences.append(text[start : end.start()])
+            start = end.end()
+    return [*sentences, text[start:]]
 
 
 # --- citations -------------------------------------------------------------------
