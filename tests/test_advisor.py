@@ -342,7 +342,7 @@ def test_each_kind_of_question_has_its_aims():
     assert aims_for("verdict", None, ["client"]) == contrast  # "it depends": the criterion
     assert aims_for("verdict", "member", []) == [TERM_QUERIES["member"]]  # another word: no client/customer contrast
     difference = aims_for("difference", None, [])  # names no word: the library's main two
-    assert len(difference) == 2 and TERM_QUERIES["client"] in difference[0] and TERM_QUERIES["customer"] in difference[1]
+    assert len(difference) == 3 and TERM_QUERIES["client"] in difference[1] and TERM_QUERIES["customer"] in difference[2]  # the contrast first
     assert len(aims_for("alternative", None, ["follower"])) == 1
     assert len(aims_for("why", None, [])) == 2 and aims_for("general", None, []) == []
 
@@ -472,3 +472,23 @@ def test_quoted_sentences_are_not_cut_after_an_abbreviation():
     text = "Ein Kunde ist eine Person oder ein Unternehmen, die bzw. das etwas kauft. Zum Beispiel z. B. ein Laden mit Waren. Next one here, e.g. a shop."
     assert quotable_sentences(text) == ["Ein Kunde ist eine Person oder ein Unternehmen, die bzw. das etwas kauft.",
                                         "Zum Beispiel z. B. ein Laden mit Waren.", "Next one here, e.g. a shop."]
+
+
+@pytest.mark.parametrize("question, raised", [
+    ("And in our ads, what should we focus on to attract them?", 2),  # marketing: one aim per group
+    ("How do I turn one-time buyers into loyal clients?", 1),
+    ("Wie sieht Werbung für Kunden anders aus als für Klienten?", 2),
+    ("My boss wants to swap customer for consumer across all our ad copy.", 0),  # the asker's job, not the topic
+    ("What is the difference between a client and a customer?", 0),
+])
+def test_a_question_raises_the_topics_it_is_about(question, raised):
+    from copyadvisor.answering.advisor import topic_aims
+
+    assert len(topic_aims(question)) == raised
+
+
+def test_difference_aims_open_with_the_contrast_of_the_main_words():
+    from copyadvisor.answering.advisor import aims_for, contrast_aim
+
+    assert aims_for("difference", None, [])[0] == contrast_aim()[0]
+    assert contrast_aim()[0] not in aims_for("difference", None, ["client", "consumer"])

@@ -255,7 +255,9 @@ class Advisor:
             prepared.recommendation = ((self.two_groups(clean) if not replaced else None)
                                        or recommend(clean, " ".join(earlier), self.closeness(clean), exclude=replaced or ()))
         if about_audience:  # "on met une virgule avant le « et » ?" is about a house rule, not these words
-            prepared.aims = aims_for(prepared.intent, prepared.recommendation.term, named_terms(query, language))
+            aims = aims_for(prepared.intent, prepared.recommendation.term, named_terms(query, language))
+            raised = topic_aims(clean) if prepared.intent != "rewrite" else []
+            prepared.aims = list(dict.fromkeys([*aims, *raised]))
         if prepared.intent == "rewrite":
             prepared.rewrite = self.rewrite(clean, prepared.recommendation)
         hits = self.with_house_rules(clean, self.with_aims(result.hits, prepared.aims))
@@ -626,8 +628,9 @@ def aims_for(intent: str, term: Optional[str], named: list[str]) -> list[str]:
         words = named[:2] if len(named) >= 2 or one_other_word else main_words()  # none, or one main word: both main words
         template = intents_data()["intent"][intent].get("word_aim")
         if template:
-            return [template.format(word=w, meaning=RATIONALES[w]) for w in words]
-        return [f"{' '.join(aims)} {TERM_QUERIES[w]}".strip() for w in words]
+            return [template.format(word=w, meaning=RATIONALES[w], situations="; ".join(terms()[w].situations)) for w in words]
+        contrast = contrast_aim() if intent == "difference" and set(words) == set(main_words()[:2]) else []
+        return [*contrast, *(f"{' '.join(aims)} {TERM_QUERIES[w]}".strip() for w in words)]
     return aims
 
 
@@ -641,6 +644,18 @@ def contrast_aim() -> list[str]:
         return []
     first, second = words
     return [template.format(first=first, second=second, first_meaning=RATIONALES[first], second_meaning=RATIONALES[second])]
+
+
+@lru_cache(maxsize=1)
+def question_topics() -> list[tuple[list[re.Pattern], str]]:
+    """intents.toml's topics: (patterns, aim), one per aim."""
+    return [([re.compile(p, re.IGNORECASE) for p in topic["patterns"]], aim)
+            for topic in intents_data().get("topic", {}).values() for aim in topic["aims"]]
+
+
+def topic_aims(question: str) -> list[str]:
+    """The aims of the topics the question raises ("and in our ads?": how to speak to each group)."""
+    return [aim for patterns, aim in question_topics() if any(p.search(question) for p in patterns)]
 
 
 def without_audience_words(text: str) -> str:
