@@ -492,3 +492,13 @@ def test_difference_aims_open_with_the_contrast_of_the_main_words():
 
     assert aims_for("difference", None, [])[0] == contrast_aim()[0]
     assert contrast_aim()[0] not in aims_for("difference", None, ["client", "consumer"])
+
+
+def test_an_advertising_topic_leads_a_why_question_but_not_a_verdict():
+    from copyadvisor.answering.advisor import topic_aims, with_topics
+
+    question = "Does the distinction change how we should advertise?"
+    marketing = topic_aims(question)
+    assert marketing and with_topics(["why"], question, "why")[: len(marketing)] == marketing
+    assert with_topics(["meaning"], question, "verdict")[0] == "meaning"  # "Use customer" is explained by its meaning first
+    assert with_topics(["rewrite"], question, "rewrite") == ["rewrite"]

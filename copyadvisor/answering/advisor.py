@@ -256,8 +256,7 @@ class Advisor:
                                        or recommend(clean, " ".join(earlier), self.closeness(clean), exclude=replaced or ()))
         if about_audience:  # "on met une virgule avant le « et » ?" is about a house rule, not these words
             aims = aims_for(prepared.intent, prepared.recommendation.term, named_terms(query, language))
-            raised = topic_aims(clean) if prepared.intent != "rewrite" else []
-            prepared.aims = list(dict.fromkeys([*aims, *raised]))
+            prepared.aims = with_topics(aims, clean, prepared.intent)
         if prepared.intent == "rewrite":
             prepared.rewrite = self.rewrite(clean, prepared.recommendation)
         hits = self.with_house_rules(clean, self.with_aims(result.hits, prepared.aims))
@@ -647,15 +646,29 @@ def contrast_aim() -> list[str]:
 
 
 @lru_cache(maxsize=1)
-def question_topics() -> list[tuple[list[re.Pattern], str]]:
-    """intents.toml's topics: (patterns, aim), one per aim."""
-    return [([re.compile(p, re.IGNORECASE) for p in topic["patterns"]], aim)
+def question_topics() -> list[tuple[list[re.Pattern], str, bool]]:
+    """intents.toml's topics: (patterns, aim, first), one per aim."""
+    return [([re.compile(p, re.IGNORECASE) for p in topic["patterns"]], aim, bool(topic.get("first")))
             for topic in intents_data().get("topic", {}).values() for aim in topic["aims"]]
 
 
-def topic_aims(question: str) -> list[str]:
-    """The aims of the topics the question raises ("and in our ads?": how to speak to each group)."""
-    return [aim for patterns, aim in question_topics() if any(p.search(question) for p in patterns)]
+def topic_aims(question: str, first: Optional[bool] = None) -> list[str]:
+    """The aims of the topics the question raises ("and in our ads?": how to speak to each
+    group); ``first``: only those quoted before (True) or after (False) the kind's own aims."""
+    return [aim for patterns, aim, before in question_topics()
+            if (first is None or before == first) and any(p.search(question) for p in patterns)]
+
+
+def with_topics(aims: list[str], question: str, intent: str) -> list[str]:
+    """The kind's aims with those of the topics the question raises: after them, or before
+    them (``first`` topics) unless the question asks for a word or about one ("Use customer"
+    is explained by customer's meaning first, even in an ad; a rewrite needs no topic)."""
+    if intent == "rewrite":
+        return aims
+    about_a_word = wants_verdict(intent) or intent == "alternative"
+    before = [] if about_a_word else topic_aims(question, True)
+    after = topic_aims(question, False) + (topic_aims(question, True) if about_a_word else [])
+    return list(dict.fromkeys([*before, *aims, *after]))
 
 
 def without_audience_words(text: str) -> str:
