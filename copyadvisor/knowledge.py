@@ -41,6 +41,7 @@ class Term:
     forms: dict[str, re.Pattern]  # language -> finds the word and its inflections
     query: str = ""  # what to search the library for to find passages about the term
     situations: tuple[str, ...] = ()  # businesses where the articles' criteria point to this word (for the verdict)
+    examples: str = ""  # typical businesses whose people are called this word (what an examples question looks for)
 
     def name(self, language: str) -> str:
         return self.names.get(language, self.names["en"])
@@ -56,7 +57,7 @@ def main_words() -> list[str]:
     return list(read_toml("terms.toml").get("main", []))
 
 
-TERM_KEYS = ("meaning", "query")  # a term's string keys that are not languages
+TERM_KEYS = ("meaning", "query", "examples")  # a term's string keys that are not languages
 
 
 def supported_languages() -> list[str]:
@@ -81,7 +82,8 @@ def terms() -> dict[str, Term]:
             compiled = {lang: re.compile(pattern, re.IGNORECASE | (re.ASCII if lang == "en" else 0)) for lang, pattern in forms.items()}
         except re.error as error:
             raise KnowledgeError(f"{DATA / 'terms.toml'}: term {label!r}: bad pattern: {error}") from error
-        loaded[label] = Term(label, entry["meaning"], names, compiled, entry["query"], tuple(entry.get("situations", ())))
+        loaded[label] = Term(label, entry["meaning"], names, compiled, entry["query"], tuple(entry.get("situations", ())),
+                              entry.get("examples", ""))
     return loaded
 
 

@@ -627,7 +627,8 @@ def aims_for(intent: str, term: Optional[str], named: list[str]) -> list[str]:
         words = named[:2] if len(named) >= 2 or one_other_word else main_words()  # none, or one main word: both main words
         template = intents_data()["intent"][intent].get("word_aim")
         if template:
-            return [template.format(word=w, meaning=RATIONALES[w], situations="; ".join(terms()[w].situations)) for w in words]
+            return [template.format(word=w, meaning=RATIONALES[w], situations="; ".join(terms()[w].situations),
+                                    examples=terms()[w].examples or "; ".join(terms()[w].situations)) for w in words]
         contrast = contrast_aim() if intent == "difference" and set(words) == set(main_words()[:2]) else []
         return [*contrast, *(f"{' '.join(aims)} {TERM_QUERIES[w]}".strip() for w in words)]
     return aims
@@ -661,11 +662,14 @@ def topic_aims(question: str, first: Optional[bool] = None) -> list[str]:
 
 def with_topics(aims: list[str], question: str, intent: str) -> list[str]:
     """The kind's aims with those of the topics the question raises: after them, or before
-    them (``first`` topics) unless the question asks for a word or about one ("Use customer"
-    is explained by customer's meaning first, even in an ad; a rewrite needs no topic)."""
+    them (``first`` topics; every topic for an examples question) unless the question asks for
+    a word or about one ("Use customer" is explained by customer's meaning first, even in an
+    ad; a rewrite needs no topic)."""
     if intent == "rewrite":
         return aims
     about_a_word = wants_verdict(intent) or intent == "alternative"
+    if intent == "examples":  # "brands that turned buyers into loyal clients?": examples of that topic
+        return list(dict.fromkeys([*topic_aims(question), *aims]))
     before = [] if about_a_word else topic_aims(question, True)
     after = topic_aims(question, False) + (topic_aims(question, True) if about_a_word else [])
     return list(dict.fromkeys([*before, *aims, *after]))
