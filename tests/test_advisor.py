@@ -502,3 +502,17 @@ def test_an_advertising_topic_leads_a_why_question_but_not_a_verdict():
     assert marketing and with_topics(["why"], question, "why")[: len(marketing)] == marketing
     assert with_topics(["meaning"], question, "verdict")[0] == "meaning"  # "Use customer" is explained by its meaning first
     assert with_topics(["rewrite"], question, "rewrite") == ["rewrite"]
+
+
+def test_a_verdict_names_the_english_word_the_question_wrote():
+    from copyadvisor.answering.advisor import Prepared, opening_for
+    from copyadvisor.types import Recommendation
+
+    def opening(question, language, term):
+        prepared = Prepared(question, language, Recommendation(term, 0.8, "", {}), clean_question=question)
+        prepared.intent = "verdict"
+        return opening_for(prepared)
+
+    assert opening("Na angielskiej stronie: „clients” czy „customers”?", "pl", "customer") == "Użyj „customers” (po polsku: „klient jednorazowy”)."
+    assert opening("Jak nazywać osoby, które kupują raz?", "pl", "customer") == "Użyj słowa „klient jednorazowy”."
+    assert opening("Sur le site anglais, « clients » ou « customers » ?", "fr", "client") == "Utilisez « client »."  # the same word

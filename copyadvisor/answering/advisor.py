@@ -746,7 +746,11 @@ def opening_for(prepared: Prepared) -> str:
         return message("two_groups", language, first=first, second=second)
     if term is None:
         return message("depends", language)
-    return message("verdict", language, term=terms()[term].name(language))
+    word = terms()[term].name(language)
+    english = terms()[term].forms["en"].search(prepared.clean_question or prepared.question) if language != "en" else None
+    if english and english.group(0).lower().rstrip("s") != word.lower():  # "on the English site: clients or customers?"
+        return message("verdict_english", language, term=word, english=english.group(0))
+    return message("verdict", language, term=word)
 
 
 def task_for(prepared: Prepared) -> str:
