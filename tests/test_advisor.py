@@ -516,3 +516,27 @@ def test_a_verdict_names_the_english_word_the_question_wrote():
     assert opening("Na angielskiej stronie: „clients” czy „customers”?", "pl", "customer") == "Użyj „customers” (po polsku: „klient jednorazowy”)."
     assert opening("Jak nazywać osoby, które kupują raz?", "pl", "customer") == "Użyj słowa „klient jednorazowy”."
     assert opening("Sur le site anglais, « clients » ou « customers » ?", "fr", "client") == "Utilisez « client »."  # the same word
+
+
+@pytest.mark.parametrize("question, language, offered", [
+    ("On the English site, clients or customers?", "en", ["client", "customer"]),
+    ("英語のサイトでは customer と client、どっちが自然？", "ja", ["client", "customer"]),
+    ("Members, subscribers or customers?", "en", []),  # offers other words too: all are weighed
+    ("We run a gym. What do we call them?", "en", []),
+])
+def test_a_question_offering_the_two_main_words_is_weighed_among_them(question, language, offered):
+    from copyadvisor.answering.advisor import offered_words
+
+    assert offered_words(question, language) == offered
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("¿Ponemos 'customers' o 'clients'? Por ejemplo en el cartel del baño", "verdict"),  # "por ejemplo" introduces, it does not ask
+    ("Dame ejemplos de profesiones que tienen clients", "examples"),
+    ("Na przykład: klient czy customer?", None),
+    ("記事ではどんな具体例が出てきますか", "examples"),
+])
+def test_for_example_inside_a_question_does_not_make_it_an_examples_question(question, kind):
+    from copyadvisor.answering.advisor import pattern_intent
+
+    assert pattern_intent(question) in ((kind,) if kind else (None, "verdict", "difference", "alternative"))

@@ -253,7 +253,8 @@ class Advisor:
             # "what do we call paying people in Acme's texts?" is answered by Acme's guide, not by the articles' criteria
         if wants_verdict(prepared.intent):
             prepared.recommendation = ((self.two_groups(clean) if not replaced else None)
-                                       or recommend(clean, " ".join(earlier), self.closeness(clean), exclude=replaced or ()))
+                                       or recommend(clean, " ".join(earlier), self.closeness(clean, offered_words(clean, language)),
+                                                    exclude=replaced or ()))
         if about_audience:  # "on met une virgule avant le « et » ?" is about a house rule, not these words
             aims = aims_for(prepared.intent, prepared.recommendation.term, named_terms(query, language))
             prepared.aims = with_topics(aims, clean, prepared.intent)
@@ -297,14 +298,20 @@ class Advisor:
         score = with_meaning(score_terms(text)[0], self.closeness(text))
         return score[first] - score[second]
 
-    def closeness(self, question: str) -> dict[str, float]:
+    def closeness(self, question: str, among: Optional[list[str]] = None) -> dict[str, float]:
         """The question's cosine with each word's meaning and situations (terms.toml), audience
         words blanked ("clients everywhere" must not make it about clients): "every shoot gets
-        planned with the couple" names no cue, but reads like a personal, ongoing service."""
+        planned with the couple" names no cue, but reads like a personal, ongoing service.
+        ``among``: the words the question offers; the others count as close as the least close
+        of them, so only their cues can lift them ("Kunden oder Klienten?" for a gym's Abo)."""
         described = without_audience_words(question)
         texts = {label: (term.query, *term.situations) for label, term in terms().items()}
         self.similarity.prepare([described, *(t for group in texts.values() for t in group)])
-        return {label: max(self.similarity(described, t) for t in group) for label, group in texts.items()}
+        closeness = {label: max(self.similarity(described, t) for t in group) for label, group in texts.items()}
+        if among:  # the other words are neutral in meaning: as close as the least close offered word
+            floor = min(closeness[word] for word in among)
+            closeness = {label: value if label in among else floor for label, value in closeness.items()}
+        return closeness
 
     def topics(self, language: str) -> str:
         topics = self.library.topics(language) if hasattr(self.library, "topics") else []
@@ -576,6 +583,14 @@ def classify(question: str, earlier: list[str], nearest: Optional[Callable[[str]
 def verdict_patterns(key: str) -> list[re.Pattern]:
     """One of intents.toml's verdict lists (``context``, ``naming``, ``two_groups``), compiled."""
     return [re.compile(p, re.IGNORECASE) for p in intents_data()["intent"]["verdict"].get(key, [])]
+
+
+def offered_words(question: str, language: str) -> list[str]:
+    """The library's main words when the question offers exactly those ("clients or customers?",
+    「clientとcustomerどっち?」), else none: then only they are weighed by meaning."""
+    named = named_terms(question, language)
+    main = main_words()[:2]
+    return main if set(named) == set(main) else []
 
 
 def words_to_replace(question: str, language: str) -> Optional[list[str]]:
