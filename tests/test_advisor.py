@@ -540,3 +540,11 @@ def test_for_example_inside_a_question_does_not_make_it_an_examples_question(que
     from copyadvisor.answering.advisor import pattern_intent
 
     assert pattern_intent(question) in ((kind,) if kind else (None, "verdict", "difference", "alternative"))
+
+
+def test_a_verdicts_follow_up_about_advertising_is_not_another_verdict():
+    from copyadvisor.answering.advisor import classify
+
+    earlier = ["We are a law firm. Clients or customers?"]
+    assert classify("And in our ads, should we stress low prices?", earlier) == "difference"
+    assert classify("And those who only buy our €49 template?", earlier, lambda q: "difference") == "verdict"

@@ -564,10 +564,13 @@ class IntentClassifier:
 
 def classify(question: str, earlier: list[str], nearest: Optional[Callable[[str], str]] = None) -> str:
     """Patterns first, then the nearest example; a short follow-up without a kind of its own
-    takes the previous turn's kind (a rewrite's follow-up asks for a verdict)."""
+    takes the previous turn's kind (a rewrite's follow-up asks for a verdict), except that a
+    verdict's follow-up raising a topic (advertising, loyalty) asks about that topic."""
     found = pattern_intent(question)
     if earlier and is_follow_up(question) and found in (None, "difference", "alternative"):
         previous = classify(earlier[-1], [], nearest)
+        if wants_verdict(previous) and topic_aims(question):
+            return "difference"  # "and in our ads, do we stress low prices?" after a verdict asks about the ads, not for a word
         return "verdict" if previous == "rewrite" else previous
     if found:
         return found
