@@ -685,11 +685,12 @@ def with_topics(aims: list[str], question: str, intent: str) -> list[str]:
     ad; a rewrite needs no topic)."""
     if intent == "rewrite":
         return aims
-    about_a_word = wants_verdict(intent) or intent == "alternative"
+    raised = [(aim, first) for patterns, aim, first in question_topics() if any(p.search(question) for p in patterns)]
     if intent == "examples":  # "brands that turned buyers into loyal clients?": examples of that topic
-        return list(dict.fromkeys([*topic_aims(question), *aims]))
-    before = [] if about_a_word else topic_aims(question, True)
-    after = topic_aims(question, False) + (topic_aims(question, True) if about_a_word else [])
+        return list(dict.fromkeys([*(aim for aim, _ in raised), *aims]))
+    about_a_word = wants_verdict(intent) or intent == "alternative"
+    before = [] if about_a_word else [aim for aim, first in raised if first]
+    after = [aim for aim, first in raised if not first] + ([aim for aim, first in raised if first] if about_a_word else [])
     return list(dict.fromkeys([*before, *aims, *after]))
 
 
@@ -997,7 +998,7 @@ def quote_answer(prepared: Prepared, similarity: Optional[Callable[[str, str], f
     is), alone or with the sentence before them ("... the word itself comes from the Latin"
     needs its antecedent, a short "take Starbucks, for example." the one after it). In order:
     the best passage's closest sentence when it has no version in the asker's language (a house
-    guide); for an example question, the sentence closest to the question; for each of the
+    guide); for a kind marked ``closest_first`` (none is now), the sentence closest to the question; for each of the
     question's aims (what a right answer states: each word of a difference, the verdict's word,
     why it matters ...), the sentence closest to that aim; then the sentences closest to the
     question (cosine with ``similarity``, else shared words; a sentence worded like the kind of
