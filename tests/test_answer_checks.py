@@ -147,3 +147,11 @@ def test_a_scratch_library_copies_the_corpus_and_the_extra_documents_without_tou
     assert (config.corpus / "styles" / "Acme" / "Members.yml").is_file()
     assert config.index.parent == config.corpus.parent and sorted(p.name for p in corpus.iterdir()) == ["a.txt"]
     assert with_documents(Config(corpus=corpus, index=tmp_path / "index"), extra) == config  # reused, not copied again
+
+
+def test_an_english_word_the_asker_wrote_inside_japanese_text_is_theirs():
+    shown = [{"number": 1, "lang": "en", "text": "The word customer comes from the Latin for custom."}]
+    reply = Answer("q", "“顧客(customer)はラテン語の「カスタム」から来ています。” [1]", "ja", Recommendation(None, 0, ""),
+                   [Citation(1, "x#1", "x", "en", "")], True, passages=shown)
+    assert check_foreign_words(reply, expect(lang="ja", question="customerって語源なんでしたっけ？")).passed
+    assert not check_foreign_words(reply, expect(lang="ja", question="顧客の語源は？")).passed

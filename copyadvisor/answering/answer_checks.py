@@ -175,7 +175,8 @@ def check_foreign_words(answer: Answer, expected: Expectation) -> Check:
     A rewritten sentence is left out: it is in the language of the sentence the asker gave."""
     text = plain(answer.text.replace(answer.rewritten, " ") if answer.rewritten else answer.text)
     lang = expected.lang
-    own = words_of(expected.question + " " + expected.history_text)
+    asked = expected.question + " " + expected.history_text
+    own = words_of(asked) + re.findall(r"[a-z\u00c0-\u024f]+", asked.lower())  # "customerって": the Latin word too
     own_shown = " ".join(p.get("text", "") for p in answer.passages if p.get("lang") == lang)
     allowed = set(own) | set(words_of(own_shown))
     foreign_words: set[str] = set()
