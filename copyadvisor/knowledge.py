@@ -230,15 +230,18 @@ def gloss_words() -> dict[str, dict]:
     """``data/glosses.toml`` as the tables glosses.py uses: ``distinct_words`` (language ->
     (client, customer)), ``term_patterns`` (language -> (client, customer) regexes, bounded),
     ``distinct_patterns`` (source language -> (client, customer) regexes), ``ambiguous_word``
-    (language -> the one word) and ``ambiguous_patterns`` (language -> (singular, plural))."""
+    (language -> the one word), ``ambiguous_patterns`` (language -> (singular, plural)) and
+    ``shown_patterns`` (language -> (client, customer) regexes for the words in shown passages)."""
     path = DATA / "glosses.toml"
-    tables: dict[str, dict] = {key: {} for key in ("distinct_words", "term_patterns", "distinct_patterns", "ambiguous_word", "ambiguous_patterns")}
+    tables: dict[str, dict] = {key: {} for key in ("distinct_words", "term_patterns", "distinct_patterns", "ambiguous_word",
+                                                    "ambiguous_patterns", "shown_patterns")}
     for lang, entry in read_toml("glosses.toml").items():
-        for key in ("words", "find", "prerender", "ambiguous_forms"):
+        for key in ("words", "find", "prerender", "ambiguous_forms", "shown"):
             if key in entry and (not isinstance(entry[key], list) or len(entry[key]) != 2):
                 raise KnowledgeError(f"{path}: [{lang}] {key} must be a pair")
         try:
-            for pattern in [*entry.get("find", ()), *entry.get("prerender", ()), *entry.get("ambiguous_forms", ())]:
+            for pattern in [*entry.get("find", ()), *entry.get("prerender", ()), *entry.get("ambiguous_forms", ()),
+                            *entry.get("shown", ())]:
                 re.compile(pattern)
         except re.error as error:
             raise KnowledgeError(f"{path}: [{lang}]: bad pattern: {error}") from error
@@ -255,4 +258,6 @@ def gloss_words() -> dict[str, dict]:
             tables["ambiguous_word"][lang] = entry["ambiguous"]
         if "ambiguous_forms" in entry:
             tables["ambiguous_patterns"][lang] = tuple(entry["ambiguous_forms"])
+        if "shown" in entry:
+            tables["shown_patterns"][lang] = tuple(re.compile(p) for p in entry["shown"])
     return tables

@@ -548,3 +548,83 @@ def test_a_verdicts_follow_up_about_advertising_is_not_another_verdict():
     earlier = ["We are a law firm. Clients or customers?"]
     assert classify("And in our ads, should we stress low prices?", earlier) == "difference"
     assert classify("And those who only buy our €49 template?", earlier, lambda q: "difference") == "verdict"
+
+
+@pytest.mark.parametrize("question, declined", [
+    ("What's a fair day rate to quote new clients, and should I charge customers who buy templates differently?", True),
+    ("¿Qué CRM me recomiendas para gestionar a mis clientes?", True),
+    ("Napisz mi regulamin sklepu internetowego z sekcją o reklamacjach dla klientów.", True),
+    ("Pouvez-vous traduire en anglais toute notre page ? « Notre cabinet accompagne ses clients… » (environ 800 mots)", True),
+    ("We're a tax advisory firm: clients or customers?", False),  # names the words: about them
+    ("In our SEO copy, which word should we use for people who buy once?", False),
+    ("Comment traduire « customer » en français ?", False),  # a quoted audience word: about the word
+    ("Kannst du den Satz für unsere Steuerkanzlei umformulieren? „Über 200 Kunden vertrauen uns.“", False),
+])
+def test_other_work_is_declined_unless_the_question_asks_about_the_words(question, declined):
+    from copyadvisor.answering.advisor import asks_about_words
+    from copyadvisor.answering.cues import OTHER_TASK
+
+    assert (bool(OTHER_TASK.search(question)) and not asks_about_words(question)) is declined
+
+
+@pytest.mark.parametrize("question, sentence", [
+    ("Popraw to zdanie (po angielsku): 'Each customer gets a dedicated manager.' Chodzi o klientów premium.",
+     "Each customer gets a dedicated manager."),
+    ("fix: 'We've helped 200 customers grow.' thanks", "We've helped 200 customers grow."),
+    ("Isn't it 'customers'? fix: Our customers rock", "Our customers rock"),  # one quoted word is not the sentence
+    ("この文を直して：「お客様の声をお聞かせください。」", "お客様の声をお聞かせください。"),
+])
+def test_the_sentence_to_rewrite_may_be_in_single_quotes(question, sentence):
+    assert quoted_sentence(question) == sentence
+
+
+def test_quotes_mark_the_words_for_client_and_customer_when_asked_about_the_english_words():
+    from copyadvisor.answering.advisor import english_words_asked, with_senses
+
+    class Shown:
+        machine_translated = True
+
+    assert english_words_asked("Czym się różni client od customer?", "pl") == {"client": "client", "customer": "customer"}
+    assert english_words_asked("Sur le site anglais, des « clients » ?", "fr") == {}  # the French word itself
+    assert english_words_asked("What is a client?", "en") == {}
+    marked = with_senses("Un acheteur fait une transaction, un client compte sur un service.", Shown(), "fr",
+                         {"client": "client", "customer": "customers"})
+    assert marked == "Un acheteur (customers) fait une transaction, un client (client) compte sur un service."
+    Shown.machine_translated = False  # the French original writes « client » for both: only the distinct word is marked
+    assert with_senses("Un client fait une transaction.", Shown(), "fr", {"client": "client"}) == "Un client fait une transaction."
+
+
+def test_a_follow_up_describing_someone_asks_what_to_call_them():
+    earlier = ["¿Qué diferencia hay entre client y customer?"]
+    assert classify("vale, ¿y alguien que reserva una sesión de fotos en un estudio?", earlier, lambda q: "difference") == "verdict"
+    assert classify("vale, ¿y por qué importa?", earlier, lambda q: "difference") != "verdict"
+
+
+@pytest.mark.parametrize("question", [
+    "Et pour les gens qui achètent juste notre e-book, sans aucun accompagnement ?",
+    "We sell a self-serve app: no onboarding, most people never talk to us. Client or customer?",
+    "¿Y los que solo compran el informe descargable?",
+])
+def test_people_who_only_buy_without_any_service_call_for_customer(question):
+    assert recommend(question).term == "customer"
+
+
+def test_an_examples_question_about_the_main_words_also_aims_at_the_paired_example():
+    from copyadvisor.answering.advisor import aims_for, intents_data
+
+    paired = intents_data()["intent"]["examples"]["also"]
+    assert aims_for("examples", None, [])[: len(paired)] == paired
+    assert not set(paired) & set(aims_for("examples", None, ["follower"]))
+
+
+def test_a_sentence_after_an_example_lead_in_is_quoted_with_it(library):
+    from copyadvisor.answering.advisor import Evidence, Prepared, quote_answer
+    from copyadvisor.types import Hit, Recommendation
+
+    text = "Loyalty matters. Take Starbucks, for example. They built loyalty with personalised rewards."
+    hit = library.search("loyalty rewards", k=1).hits[0]
+    prepared = Prepared("Which brands built loyalty with rewards?", "en", Recommendation(None, 0.0, "", {}))
+    prepared.intent, prepared.aims = "examples", ["loyalty built with personalised rewards"]
+    prepared.evidence = [Evidence(1, hit, text, "en")]
+    answer = quote_answer(prepared)
+    assert "Take Starbucks, for example. They built loyalty" in answer

@@ -35,9 +35,9 @@ from typing import Callable, Iterator, Optional
 import numpy as np
 
 from .answer_checks import ECHO_MARKERS, MIN_ECHO_WORDS, SCRIPTS, content_words, numbers_in, script_share, words_of
-from .cues import AUDIENCE, INJECTION, OUT_OF_SCOPE, score_terms
+from .cues import ABOUT_WORDS, AUDIENCE, INJECTION, OTHER_TASK, OUT_OF_SCOPE, score_terms
 from ..backends.generation import Generator
-from ..knowledge import main_words, message, prompts, read_toml, terms
+from ..knowledge import gloss_words, main_words, message, prompts, read_toml, terms
 from ..language import detect_language, language_name
 from ..retrieval.library import Library
 from ..retrieval.search import validate_query
@@ -162,6 +162,7 @@ class Prepared:
     retrieval_ms: float = 0.0
     rewrite: Optional[tuple[str, str]] = None  # (the sentence, its rewritten form)
     aims: list[str] = field(default_factory=list)  # what a right answer states: each gets a passage and a sentence
+    earlier: str = ""  # the earlier user turns a follow-up continues ("client czy customer?" then "a Enterprise?")
 
 
 class Advisor:
@@ -233,7 +234,11 @@ class Advisor:
             return prepared
         started = time.perf_counter()
         follow_up, alone = self.follows_up(clean, earlier)
+        if not follow_up and OTHER_TASK.search(clean) and not (asks_a_word or asks_about_words(clean)):
+            prepared.decline_reason = "out_of_scope"  # "what day rate should I quote new clients?": not about the words
+            return prepared
         query = f"{earlier[-1]} {clean}" if follow_up else clean
+        prepared.earlier = " ".join(earlier) if follow_up else ""
         result = alone if alone is not None and not follow_up else self.library.search(query, k=SEARCH_K)
         prepared.retrieval_ms = (time.perf_counter() - started) * 1000
         if not (result.relevant or AUDIENCE.search(query) or asks_a_word):
@@ -565,12 +570,15 @@ class IntentClassifier:
 def classify(question: str, earlier: list[str], nearest: Optional[Callable[[str], str]] = None) -> str:
     """Patterns first, then the nearest example; a short follow-up without a kind of its own
     takes the previous turn's kind (a rewrite's follow-up asks for a verdict), except that a
-    verdict's follow-up raising a topic (advertising, loyalty) asks about that topic."""
+    verdict's follow-up raising a topic (advertising, loyalty) asks about that topic, and one
+    describing some people ("and someone who ...?") asks what to call them."""
     found = pattern_intent(question)
     if earlier and is_follow_up(question) and found in (None, "difference", "alternative"):
         previous = classify(earlier[-1], [], nearest)
         if wants_verdict(previous) and topic_aims(question):
             return "difference"  # "and in our ads, do we stress low prices?" after a verdict asks about the ads, not for a word
+        if found is None and any(p.search(question) for p in verdict_patterns("someone")):
+            return "verdict"  # "and someone who books a studio shoot?" asks what to call them
         return "verdict" if previous == "rewrite" else previous
     if found:
         return found
@@ -584,7 +592,7 @@ def classify(question: str, earlier: list[str], nearest: Optional[Callable[[str]
 
 @lru_cache(maxsize=None)
 def verdict_patterns(key: str) -> list[re.Pattern]:
-    """One of intents.toml's verdict lists (``context``, ``naming``, ``two_groups``), compiled."""
+    """One of intents.toml's verdict lists (``context``, ``naming``, ``two_groups``, ``someone`` ...), compiled."""
     return [re.compile(p, re.IGNORECASE) for p in intents_data()["intent"]["verdict"].get(key, [])]
 
 
@@ -602,6 +610,15 @@ def words_to_replace(question: str, language: str) -> Optional[list[str]]:
     if not any(p.search(question) for p in verdict_patterns("other_word")):
         return None
     return named_terms(question, language)
+
+
+WORD_INTENTS = ("verdict", "rewrite", "alternative", "origin", "difference")  # kinds whose wording asks about words
+
+
+def asks_about_words(question: str) -> bool:
+    """Whether the question asks about the words themselves (which word, what it means, where
+    it comes from, a quoted « client »), not only about the people they name."""
+    return bool(ABOUT_WORDS.search(question)) or pattern_intent(question) in WORD_INTENTS
 
 
 def describes_a_business(question: str) -> bool:
@@ -634,8 +651,8 @@ def intent_aims() -> dict[str, list[str]]:
 def aims_for(intent: str, term: Optional[str], named: list[str]) -> list[str]:
     """What a right answer states, one aim per fact: the meaning of the word a verdict chose
     (terms.toml ``query``); for a difference, an example or another word, each word the
-    question names (the library's two main words when it names none), with the kind's aim;
-    else the kind's aim alone (none for some kinds)."""
+    question names (the library's two main words when it names none), with the kind's aim
+    (or its ``also`` aims, then its ``word_aim`` per word); else the kind's aim alone (none for some kinds)."""
     aims = intent_aims().get(intent, [])
     if wants_verdict(intent):
         meaning = [TERM_QUERIES[term]] if term in TERM_QUERIES else []
@@ -643,10 +660,12 @@ def aims_for(intent: str, term: Optional[str], named: list[str]) -> list[str]:
     if intent in PER_WORD_INTENTS:
         one_other_word = len(named) == 1 and named[0] not in main_words()  # "what is a follower?"
         words = named[:2] if len(named) >= 2 or one_other_word else main_words()  # none, or one main word: both main words
-        template = intents_data()["intent"][intent].get("word_aim")
-        if template:
-            return [template.format(word=w, meaning=RATIONALES[w], situations="; ".join(terms()[w].situations),
-                                    examples=terms()[w].examples or "; ".join(terms()[w].situations)) for w in words]
+        entry = intents_data()["intent"][intent]
+        if entry.get("word_aim"):
+            paired = entry.get("also", []) if set(words) <= set(main_words()) else []
+            return paired + [entry["word_aim"].format(word=w, meaning=RATIONALES[w], situations="; ".join(terms()[w].situations),
+                                                      examples=terms()[w].examples or "; ".join(terms()[w].situations))
+                             for w in words]
         contrast = contrast_aim() if intent == "difference" and set(words) == set(main_words()[:2]) else []
         return [*contrast, *(f"{' '.join(aims)} {TERM_QUERIES[w]}".strip() for w in words)]
     return aims
@@ -731,19 +750,22 @@ def opens_like_follow_up(question: str) -> bool:
 
 
 QUOTE_MARKS = re.compile(r"[\"“”„«»「」『』]\s*([^\"“”„«»「」『』]{8,400}?)\s*[\"“”„«»「」『』]")
+SINGLE_QUOTES = re.compile(r"(?<!\w)['‘]\s*((?:[^'‘’]|(?<=\w)['’](?=\w)){8,400}?)\s*['’](?!\w)")  # 'We've grown ...': apostrophes inside
 
 
 def quoted_sentence(question: str) -> Optional[str]:
-    """The sentence a rewrite request is about: in quotes, or after a colon or a line break."""
-    match = QUOTE_MARKS.search(question)
-    if match:
-        return match.group(1).strip()
+    """The sentence a rewrite request is about: the longest in quotes (double or single) of
+    three words or more, else what follows a colon or a line break, else a shorter quote."""
+    quoted = [m.group(1).strip() for pattern in (QUOTE_MARKS, SINGLE_QUOTES) for m in pattern.finditer(question)]
+    sentences = [q for q in quoted if len(words_of(q)) >= 3 or (" " not in q and len(q) >= 12)]  # 「…」 has no spaces
+    if sentences:
+        return max(sentences, key=len)
     for separator in ("\n", ":", "："):
         if separator in question:
             tail = question.split(separator, 1)[1].strip()
             if len(tail) >= 8:
                 return tail
-    return None
+    return max(quoted, key=len) if quoted else None
 
 
 # --- what the model is given --------------------------------------------------------
@@ -766,7 +788,8 @@ def opening_for(prepared: Prepared) -> str:
     if term is None:
         return message("depends", language)
     word = terms()[term].name(language)
-    english = terms()[term].forms["en"].search(prepared.clean_question or prepared.question) if language != "en" else None
+    asked = f"{prepared.clean_question or prepared.question} {prepared.earlier}"  # a follow-up of "client czy customer?" too
+    english = terms()[term].forms["en"].search(asked) if language != "en" else None
     if english and english.group(0).lower().rstrip("s") != word.lower():  # "on the English site: clients or customers?"
         return message("verdict_english", language, term=word, english=english.group(0))
     return message("verdict", language, term=word)
@@ -996,7 +1019,8 @@ def quote_answer(prepared: Prepared, similarity: Optional[Callable[[str, str], f
 
     Sentences of the passages shown in the asker's language compete (all passages when none
     is), alone or with the sentence before them ("... the word itself comes from the Latin"
-    needs its antecedent, a short "take Starbucks, for example." the one after it). In order:
+    needs its antecedent, a short "take Starbucks, for example." the one after it, which is never
+    quoted without it). In order:
     the best passage's closest sentence when it has no version in the asker's language (a house
     guide); for a kind marked ``closest_first`` (none is now), the sentence closest to the question; for each of the
     question's aims (what a right answer states: each word of a difference, the verdict's word,
@@ -1017,8 +1041,10 @@ def quote_answer(prepared: Prepared, similarity: Optional[Callable[[str, str], f
         sentences = quotable_sentences(e.text)
         asks = {i for i, sentence in enumerate(sentences) if sentence.rstrip("”»\"' ").endswith(QUESTION_ENDS)}  # a question answers nothing
         leads = {i for i, sentence in enumerate(sentences) if LEAD_IN.search(sentence.strip())}  # "... is this:" needs what follows
-        units += [(e, i, i, sentences) for i in range(len(sentences)) if i not in asks | leads]
-        units += [(e, i - 1, i, sentences) for i in range(1, len(sentences)) if not {i - 1, i} & asks and i not in leads]
+        led = {i + 1 for i in leads}  # "They built loyalty ..." after "Take Starbucks, for example.": quoted with it
+        units += [(e, i, i, sentences) for i in range(len(sentences)) if i not in asks | leads | led]
+        units += [(e, i - 1, i, sentences) for i in range(1, len(sentences))
+                  if not {i - 1, i} & asks and i not in leads and i - 1 not in led]
     if not units:
         return ""
 
@@ -1063,9 +1089,49 @@ def quote_answer(prepared: Prepared, similarity: Optional[Callable[[str, str], f
             break
         take(unit)
     space = " " if joiner(prepared.language) else ""
-    quoted = space.join(f"“{space.join(sentences[first : last + 1])}” [{e.number}]"
+    asked = english_words_asked(question, prepared.language)  # marked where the quotes write them
+    quoted = space.join(f"“{with_senses(space.join(sentences[first : last + 1]), e, prepared.language, asked)}” [{e.number}]"
                         for e, first, last, sentences in chosen)  # the closest first
     return f"{message('quote', prepared.language)} {quoted}"
+
+
+def english_words_asked(question: str, language: str) -> dict[str, str]:
+    """The library's main words that a question in another language writes in English
+    ("c'est quoi la diff entre « customer » et « client » ?", 「clientとcustomer」), where its own
+    language does not write them that way: label -> the English word as the question writes it."""
+    if language == "en":
+        return {}
+    asked = {}
+    for word in main_words()[:2]:
+        english, own = terms()[word].forms.get("en"), terms()[word].forms.get(language)
+        written = [m.group(0) for m in english.finditer(question)] if english else []
+        written = [w for w in written if not (own and own.fullmatch(w))]
+        if written:
+            asked[word] = written[0].lower()
+    return asked
+
+
+def with_senses(text: str, evidence: "Evidence", language: str, words: dict[str, str]) -> str:
+    """``text`` with the first word standing for each of ``words`` (client, customer) marked with
+    the English word as the asker wrote it ("un acheteur (customer)"), as glosses.toml ``shown`` finds them; in a
+    language that writes both with one word, that word is marked only in a gloss, whose senses
+    were checked."""
+    patterns = gloss_words()["shown_patterns"].get(language)
+    if not patterns or not words:
+        return text
+    space = " " if joiner(language) else ""
+    marks = []
+    for label, pattern in zip(main_words()[:2], patterns):
+        if label not in words:
+            continue
+        if language in gloss_words()["ambiguous_word"] and not evidence.machine_translated and label == main_words()[0]:
+            continue  # the French original's « client » may be either
+        found = pattern.search(text)
+        if found:
+            marks.append((found.end(), f"{space}({words[label]})"))
+    for end, mark in sorted(marks, reverse=True):
+        text = text[:end] + mark + text[end:]
+    return text
 
 
 def quotable_sentences(text: str) -> list[str]:

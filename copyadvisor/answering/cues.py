@@ -2,7 +2,8 @@
 advisor treats specially; all of them are data, in ``data/cues.toml``.
 
 ``score_terms`` scores each audience word by the cues found in a text; ``OUT_OF_SCOPE``,
-``INJECTION`` and ``AUDIENCE`` are compiled from the file's ``[patterns]`` table.
+``INJECTION``, ``OTHER_TASK``, ``ABOUT_WORDS`` and ``AUDIENCE`` are compiled from the file's
+``[patterns]`` table.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ def pattern(name: str) -> re.Pattern:
 OUT_OF_SCOPE = pattern("out_of_scope")  # requests that are not about audience wording, whatever words they contain
 INJECTION = pattern("injection")  # attempts to change the assistant's rules from inside a question or a draft
 AUDIENCE = pattern("audience")  # a question that names one of these is about what to call people
+OTHER_TASK = pattern("other_task")  # work the library cannot do (pricing, SEO, contracts, code ...), whoever it is for
+ABOUT_WORDS = pattern("about_words")  # the question asks about the words themselves
 
 
 @lru_cache(maxsize=1)
