@@ -344,7 +344,7 @@ def test_each_kind_of_question_has_its_aims():
     difference = aims_for("difference", None, [])  # names no word: the library's main two
     assert len(difference) == 3 and TERM_QUERIES["client"] in difference[1] and TERM_QUERIES["customer"] in difference[2]  # the contrast first
     assert len(aims_for("alternative", None, ["follower"])) == 1
-    assert len(aims_for("why", None, [])) == 2 and aims_for("general", None, []) == []
+    assert len(aims_for("why", None, [])) == 3 and aims_for("general", None, []) == []  # cost, resources, how clients are won
 
 
 def test_the_sentence_closest_to_each_aim_is_quoted_first():
@@ -462,8 +462,8 @@ def test_a_verdict_leaves_out_the_words_the_question_wants_replaced():
     from copyadvisor.answering.verdict import recommend
 
     closeness = {"customer": 0.5, "shopper": 0.45, "client": 0.2}
-    assert recommend("people compare offers", "", closeness).term == "customer"
-    assert recommend("people compare offers", "", closeness, exclude=["customer"]).term == "shopper"
+    assert recommend("people visit us", "", closeness).term == "customer"
+    assert recommend("people visit us", "", closeness, exclude=["customer"]).term == "shopper"
 
 
 def test_quoted_sentences_are_not_cut_after_an_abbreviation():
@@ -628,3 +628,56 @@ def test_a_sentence_after_an_example_lead_in_is_quoted_with_it(library):
     prepared.evidence = [Evidence(1, hit, text, "en")]
     answer = quote_answer(prepared)
     assert "Take Starbucks, for example. They built loyalty" in answer
+
+
+def test_a_sense_mark_follows_the_whole_word():
+    from copyadvisor.answering.advisor import with_senses
+
+    class Shown:
+        machine_translated = True
+
+    assert with_senses("تدعم عملائك جيدًا", Shown(), "ar", {"client": "clients"}) == "تدعم عملائك (clients) جيدًا"
+
+
+@pytest.mark.parametrize("text, term, counted", [
+    ("nic pod nikogo nie personalizujemy", "client", False),
+    ("sans aucun suivi personnalisé", "client", False),
+    ("kein persönlicher Kontakt, ohne Beratung", "client", False),
+    ("a personalised service for each family", "client", True),
+    ("we never offer bespoke plans", "client", False),
+])
+def test_a_cue_after_a_negation_does_not_count(text, term, counted):
+    from copyadvisor.answering.cues import score_terms
+
+    assert (score_terms(text)[0].get(term, 0) > 0) is counted
+
+
+def test_a_verdict_asked_in_general_depends():
+    from copyadvisor.answering.advisor import asks_in_general
+
+    assert asks_in_general("Honestly, which one is more correct in general, client or customer?")
+    assert asks_in_general("クライアントと顧客って結局どっちを使えばいいんですか？")
+    assert not asks_in_general("We are a law firm with long-term relationships. In general, client or customer?")
+
+
+def test_a_follow_up_to_client_or_customer_weighs_other_words_by_their_cues_alone(library):
+    advisor = Advisor(library, None, answers="quotes")
+    history = [Turn("user", "We sell B2B SaaS. Should we call the companies client or customer?"),
+               Turn("assistant", "Customer.")]
+    prepared = advisor.prepare("And the freelancers on the cheapest monthly plan who never contact support?", history)
+    assert prepared.recommendation.term in ("client", "customer", None)
+    assert advisor.prepare("And those on the free version who never pay?", history).recommendation.term == "user"
+
+
+def test_an_alternative_question_about_the_askers_business_gets_a_verdict(library):
+    advisor = Advisor(library, None, answers="quotes")
+    prepared = advisor.prepare("Vendemos maquinaria industrial a distribuidores, todo B2B. ¿Queda bien llamarlos 'buyers' en vez de 'customers'?", [])
+    assert prepared.intent == "verdict" and prepared.recommendation.term == "buyer"
+
+
+@pytest.mark.parametrize("question", ["逆に customer のほうがしっくりくるのってどんな業種？", "Which industries have clients rather than customers?",
+                                      "Welche Branchen haben eher Klienten?"])
+def test_which_industries_asks_for_examples(question):
+    from copyadvisor.answering.advisor import pattern_intent
+
+    assert pattern_intent(question) == "examples"

@@ -251,15 +251,21 @@ class Advisor:
             return prepared
         if replaced is not None and prepared.intent != "rewrite":
             prepared.intent = "verdict"
+        if prepared.intent == "alternative" and describes_a_business(clean):
+            prepared.intent = "verdict"  # "we sell machinery to distributors: 'buyers' instead of 'customers'?" asks which fits them
         if prepared.intent == OTHER_WORK:  # in a conversation about these words, "and in our ads?" is about them
             prepared.intent = "difference"
         if wants_verdict(prepared.intent) and (not about_audience or self.house_style_answers(result)):
             prepared.intent = "general"  # "should we use the Oxford comma?" is not about what to call people;
             # "what do we call paying people in Acme's texts?" is answered by Acme's guide, not by the articles' criteria
         if wants_verdict(prepared.intent):
+            offered = offered_words(clean, language)
+            if follow_up and not offered and not named_terms(clean, language):
+                offered = offered_words(earlier[-1], language)  # "client or customer?", then "and the freelancers on the cheapest plan?"
             prepared.recommendation = ((self.two_groups(clean) if not replaced else None)
-                                       or recommend(clean, " ".join(earlier), self.closeness(clean, offered_words(clean, language)),
-                                                    exclude=replaced or ()))
+                                       or recommend(clean, " ".join(earlier), self.closeness(clean, offered), exclude=replaced or ()))
+            if asks_in_general(clean) and not follow_up:
+                prepared.recommendation = no_recommendation()  # "which one is more correct in general?": it depends
         if about_audience:  # "on met une virgule avant le « et » ?" is about a house rule, not these words
             aims = aims_for(prepared.intent, prepared.recommendation.term, named_terms(query, language))
             prepared.aims = with_topics(aims, clean, prepared.intent)
@@ -619,6 +625,13 @@ def asks_about_words(question: str) -> bool:
     """Whether the question asks about the words themselves (which word, what it means, where
     it comes from, a quoted « client »), not only about the people they name."""
     return bool(ABOUT_WORDS.search(question)) or pattern_intent(question) in WORD_INTENTS
+
+
+def asks_in_general(question: str) -> bool:
+    """A verdict asked "in general" ("which one is more correct in general?"), with no cue and no
+    business of the asker's described: the articles say it depends on the relationship."""
+    return (any(p.search(question) for p in verdict_patterns("in_general"))
+            and not score_terms(question)[0] and not describes_a_business(question))
 
 
 def describes_a_business(question: str) -> bool:
@@ -1128,7 +1141,10 @@ def with_senses(text: str, evidence: "Evidence", language: str, words: dict[str,
             continue  # the French original's « client » may be either
         found = pattern.search(text)
         if found:
-            marks.append((found.end(), f"{space}({words[label]})"))
+            end = found.end()
+            while space and end < len(text) and (text[end].isalnum() or text[end] == "_"):
+                end += 1  # after the whole word ("عملائك", not inside it)
+            marks.append((end, f"{space}({words[label]})"))
     for end, mark in sorted(marks, reverse=True):
         text = text[:end] + mark + text[end:]
     return text

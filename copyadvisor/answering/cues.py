@@ -27,6 +27,15 @@ INJECTION = pattern("injection")  # attempts to change the assistant's rules fro
 AUDIENCE = pattern("audience")  # a question that names one of these is about what to call people
 OTHER_TASK = pattern("other_task")  # work the library cannot do (pricing, SEO, contracts, code ...), whoever it is for
 ABOUT_WORDS = pattern("about_words")  # the question asks about the words themselves
+NEGATION = pattern("negation")  # "nothing is personalised": the cue after it does not count
+NEGATION_REACH = 3  # words before a cue in which a negation cancels it
+
+
+def negated(text: str, start: int) -> bool:
+    """Whether a negation ("no", "sans", "bez", "ohne" ...) is among the few words before ``start``."""
+    before = re.split(r"[.!?;:,。！？؟]", text[:start])[-1]  # within the same clause
+    words = before.split()[-NEGATION_REACH:]
+    return any(NEGATION.search(f" {word} ") for word in words)
 
 
 @lru_cache(maxsize=1)
@@ -40,7 +49,8 @@ def compiled_cues() -> dict[str, list[tuple[re.Pattern, float]]]:
 def score_terms(text: str, weight: float = 1.0) -> tuple[dict[str, float], dict[str, list[str]]]:
     """Cue scores per term for ``text`` and the matched phrases (for the rationale).
 
-    Overlapping matches count once per term ("personalised" is not also "personal").
+    Overlapping matches count once per term ("personalised" is not also "personal"); a cue
+    a few words after a negation does not count ("no onboarding" is not onboarding).
     """
     scores: dict[str, float] = {}
     matched: dict[str, list[str]] = {}
@@ -51,6 +61,8 @@ def score_terms(text: str, weight: float = 1.0) -> tuple[dict[str, float], dict[
                 start, end = match.span()
                 if any(start < other_end and other_start < end for other_start, other_end in taken):
                     continue
+                if negated(text, start):
+                    continue  # "nic pod nikogo nie personalizujemy", "sans aucun suivi"
                 taken.append((start, end))
                 scores[term] = scores.get(term, 0.0) + cue_weight * weight
                 matched.setdefault(term, []).append(match.group(0).strip())
