@@ -681,3 +681,35 @@ def test_which_industries_asks_for_examples(question):
     from copyadvisor.answering.advisor import pattern_intent
 
     assert pattern_intent(question) == "examples"
+
+
+@pytest.mark.parametrize("question, continues", [
+    ("makes sense. what about the enterprise tier though?", True),
+    ("ok merci ! et pour ceux qui paient tous les mois ?", True),
+    ("なるほど。じゃあ大口の会社さんは？", True),
+    ("Thanks. What is the origin of the word customer, and how is it used in Latin texts today?", False),
+])
+def test_a_follow_up_may_open_with_a_short_thanks(question, continues):
+    from copyadvisor.answering.advisor import opens_like_follow_up
+
+    assert opens_like_follow_up(question) is continues
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("Na angielskiej stronie piszemy „our clients” – to ok?", "verdict"),
+    ("Passt dieser Satz oder würdet ihr ihn ändern? „Our customers benefit from a personal advisor.“", "rewrite"),
+    ("英語のサイトは client でいいですか？", "verdict"),
+])
+def test_is_it_ok_asks_for_a_verdict_and_a_pasted_sentence_for_a_rewrite(question, kind):
+    from copyadvisor.answering.advisor import pattern_intent
+
+    assert pattern_intent(question) == kind
+
+
+def test_a_follow_up_about_people_is_not_declined_for_a_word_like_recipes(library):
+    advisor = Advisor(library, None, answers="quotes")
+    history = [Turn("user", "On édite un magazine de cuisine en ligne. Ceux qui achètent un numéro en PDF, clients ou customers ?"),
+               Turn("assistant", "« customer ».")]
+    prepared = advisor.prepare("et pour ceux qui paient tous les mois pour accéder aux recettes derrière le paywall ?", history)
+    assert prepared.decline_reason is None
+    assert advisor.prepare("Tu peux me donner une recette de blanquette ?", []).decline_reason == "out_of_scope"

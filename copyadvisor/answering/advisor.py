@@ -229,7 +229,8 @@ class Advisor:
         prepared = Prepared(text, language, no_recommendation(), clean_question=clean, injection=injection)
         replaced = words_to_replace(clean, language)  # "a better word than customer?": a verdict among the others
         asks_a_word = replaced is not None or pattern_intent(clean) in ("verdict", "rewrite")  # "how do we call the people who install our free plugin?"
-        if (OUT_OF_SCOPE.search(clean) and not asks_a_word) or not clean.strip():
+        about_people = bool(earlier) and is_follow_up(clean) and names_an_audience(clean)  # "...recipes behind the paywall?"
+        if (OUT_OF_SCOPE.search(clean) and not (asks_a_word or about_people)) or not clean.strip():
             prepared.decline_reason = "out_of_scope" if clean.strip() else "injection"
             return prepared
         started = time.perf_counter()
@@ -259,11 +260,9 @@ class Advisor:
             prepared.intent = "general"  # "should we use the Oxford comma?" is not about what to call people;
             # "what do we call paying people in Acme's texts?" is answered by Acme's guide, not by the articles' criteria
         if wants_verdict(prepared.intent):
-            offered = offered_words(clean, language)
-            if follow_up and not offered and not named_terms(clean, language):
-                offered = offered_words(earlier[-1], language)  # "client or customer?", then "and the freelancers on the cheapest plan?"
             prepared.recommendation = ((self.two_groups(clean) if not replaced else None)
-                                       or recommend(clean, " ".join(earlier), self.closeness(clean, offered), exclude=replaced or ()))
+                                       or recommend(clean, " ".join(earlier), self.closeness(clean, offered_words(clean, language)),
+                                                    exclude=replaced or ()))
             if asks_in_general(clean) and not follow_up:
                 prepared.recommendation = no_recommendation()  # "which one is more correct in general?": it depends
         if about_audience:  # "on met une virgule avant le « et » ?" is about a house rule, not these words
@@ -752,14 +751,26 @@ def named_terms(text: str, language: str) -> list[str]:
 def is_follow_up(question: str) -> bool:
     """Short, or opening like a continuation ("and for ...?", "et pour ...", "じゃあ ..."); never
     a question that names two audience words itself ("what is the difference between X and Y?")."""
-    if len(named_terms(question, "*")) >= 2:
-        return False
+    if len(named_terms(question, "*")) >= 2 and not (opens_like_follow_up(question) and pattern_intent(question) != "difference"):
+        return False  # "and how do I turn these buyers into loyal clients?" still continues it
     return len(words_of(question)) <= FOLLOW_UP_MAX_WORDS or effective_length(question) <= 40 or opens_like_follow_up(question)
 
 
 def opens_like_follow_up(question: str) -> bool:
+    """Opens like a continuation, after a short thanks or "makes sense." if any."""
     opening = question.lstrip(" \t\n¿¡\"'«“„")  # "¿y para ...?" opens like "y para"
+    for acknowledgement in acknowledgements():
+        found = acknowledgement.match(opening)
+        if found:
+            opening = opening[found.end():].lstrip(" \t\n¿¡\"'«“„")
+            break
     return any(p.search(opening) for p in follow_up_openers())
+
+
+@lru_cache(maxsize=1)
+def acknowledgements() -> list[re.Pattern]:
+    """intents.toml ``acknowledgements``: "makes sense.", "merci !", "なるほど。" before a follow-up."""
+    return [re.compile(rf"\s*(?:{p})\s*[,.!:;、。！-]+", re.IGNORECASE) for p in intents_data().get("acknowledgements", [])]
 
 
 QUOTE_MARKS = re.compile(r"[\"“”„«»「」『』]\s*([^\"“”„«»「」『』]{8,400}?)\s*[\"“”„«»「」『』]")
