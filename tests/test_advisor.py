@@ -713,3 +713,10 @@ def test_a_follow_up_about_people_is_not_declined_for_a_word_like_recipes(librar
     prepared = advisor.prepare("et pour ceux qui paient tous les mois pour accéder aux recettes derrière le paywall ?", history)
     assert prepared.decline_reason is None
     assert advisor.prepare("Tu peux me donner une recette de blanquette ?", []).decline_reason == "out_of_scope"
+
+
+def test_a_negated_client_cue_points_to_customer():
+    from copyadvisor.answering.cues import score_terms
+
+    scores, _ = score_terms("nic pod nikogo nie personalizujemy")
+    assert scores.get("customer", 0) > 0 and not scores.get("client")

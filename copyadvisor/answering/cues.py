@@ -29,6 +29,7 @@ OTHER_TASK = pattern("other_task")  # work the library cannot do (pricing, SEO, 
 ABOUT_WORDS = pattern("about_words")  # the question asks about the words themselves
 NEGATION = pattern("negation")  # "nothing is personalised": the cue after it does not count
 NEGATION_REACH = 3  # words before a cue in which a negation cancels it
+NEGATED_POINTS_TO = read_toml("cues.toml")["patterns"].get("negated_points_to", {})  # not tailored: customer
 
 
 def negated(text: str, start: int) -> bool:
@@ -50,7 +51,8 @@ def score_terms(text: str, weight: float = 1.0) -> tuple[dict[str, float], dict[
     """Cue scores per term for ``text`` and the matched phrases (for the rationale).
 
     Overlapping matches count once per term ("personalised" is not also "personal"); a cue
-    a few words after a negation does not count ("no onboarding" is not onboarding).
+    a few words after a negation does not count ("no onboarding" is not onboarding), or counts
+    for the word ``negated_points_to`` names ("nothing is personalised" points to customer).
     """
     scores: dict[str, float] = {}
     matched: dict[str, list[str]] = {}
@@ -61,9 +63,12 @@ def score_terms(text: str, weight: float = 1.0) -> tuple[dict[str, float], dict[
                 start, end = match.span()
                 if any(start < other_end and other_start < end for other_start, other_end in taken):
                     continue
-                if negated(text, start):
-                    continue  # "nic pod nikogo nie personalizujemy", "sans aucun suivi"
+                counted = term
+                if negated(text, start):  # "nic pod nikogo nie personalizujemy", "sans aucun suivi"
+                    counted = NEGATED_POINTS_TO.get(term)
+                    if counted is None:
+                        continue
                 taken.append((start, end))
-                scores[term] = scores.get(term, 0.0) + cue_weight * weight
-                matched.setdefault(term, []).append(match.group(0).strip())
+                scores[counted] = scores.get(counted, 0.0) + cue_weight * weight
+                matched.setdefault(counted, []).append(match.group(0).strip())
     return scores, matched
