@@ -750,7 +750,9 @@ def named_terms(text: str, language: str) -> list[str]:
 
 def is_follow_up(question: str) -> bool:
     """Short, or opening like a continuation ("and for ...?", "et pour ...", "じゃあ ..."); never
-    a question that names two audience words itself ("what is the difference between X and Y?")."""
+    a question that names two audience words itself ("what is the difference between X and Y?")
+    unless it opens like a continuation and asks no difference ("and how do I turn these buyers
+    into loyal clients?")."""
     if len(named_terms(question, "*")) >= 2 and not (opens_like_follow_up(question) and pattern_intent(question) != "difference"):
         return False  # "and how do I turn these buyers into loyal clients?" still continues it
     return len(words_of(question)) <= FOLLOW_UP_MAX_WORDS or effective_length(question) <= 40 or opens_like_follow_up(question)
