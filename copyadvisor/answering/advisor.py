@@ -229,8 +229,9 @@ class Advisor:
         prepared = Prepared(text, language, no_recommendation(), clean_question=clean, injection=injection)
         replaced = words_to_replace(clean, language)  # "a better word than customer?": a verdict among the others
         asks_a_word = replaced is not None or pattern_intent(clean) in ("verdict", "rewrite")  # "how do we call the people who install our free plugin?"
-        about_people = bool(earlier) and is_follow_up(clean) and names_an_audience(clean)  # "...recipes behind the paywall?"
-        if (OUT_OF_SCOPE.search(clean) and not (asks_a_word or about_people)) or not clean.strip():
+        other_request = (OUT_OF_SCOPE.search(clean) and not asks_a_word
+                         and not (earlier and is_follow_up(clean) and names_an_audience(clean)))  # "...recipes behind the paywall?"
+        if other_request or not clean.strip():
             prepared.decline_reason = "out_of_scope" if clean.strip() else "injection"
             return prepared
         started = time.perf_counter()
@@ -260,11 +261,12 @@ class Advisor:
             prepared.intent = "general"  # "should we use the Oxford comma?" is not about what to call people;
             # "what do we call paying people in Acme's texts?" is answered by Acme's guide, not by the articles' criteria
         if wants_verdict(prepared.intent):
-            prepared.recommendation = ((self.two_groups(clean) if not replaced else None)
-                                       or recommend(clean, " ".join(earlier), self.closeness(clean, offered_words(clean, language)),
-                                                    exclude=replaced or ()))
             if asks_in_general(clean) and not follow_up:
                 prepared.recommendation = no_recommendation()  # "which one is more correct in general?": it depends
+            else:
+                prepared.recommendation = ((self.two_groups(clean) if not replaced else None)
+                                           or recommend(clean, " ".join(earlier), self.closeness(clean, offered_words(clean, language)),
+                                                        exclude=replaced or ()))
         if about_audience:  # "on met une virgule avant le « et » ?" is about a house rule, not these words
             aims = aims_for(prepared.intent, prepared.recommendation.term, named_terms(query, language))
             prepared.aims = with_topics(aims, clean, prepared.intent)
@@ -1046,11 +1048,10 @@ def quote_answer(prepared: Prepared, similarity: Optional[Callable[[str, str], f
     Sentences of the passages shown in the asker's language compete (all passages when none
     is), alone or with the sentence before them ("... the word itself comes from the Latin"
     needs its antecedent, a short "take Starbucks, for example." the one after it, which is never
-    quoted without it). In order:
-    the best passage's closest sentence when it has no version in the asker's language (a house
-    guide); for a kind marked ``closest_first`` (none is now), the sentence closest to the question; for each of the
-    question's aims (what a right answer states: each word of a difference, the verdict's word,
-    why it matters ...), the sentence closest to that aim; then the sentences closest to the
+    quoted without it). In order: the best passage's closest sentence when it has no version in
+    the asker's language (a house guide); for each of the question's aims (what a right answer
+    states: each word of a difference, the verdict's word, why it matters ...), the sentence
+    closest to that aim; then the sentences closest to the
     question (cosine with ``similarity``, else shared words; a sentence worded like the kind of
     question gets a bonus) while at least FILL_SHARE as close as the closest. At most
     QUOTED_SENTENCES, a repeat (SAME_SENTENCE) skipped, each with its citation."""
@@ -1105,8 +1106,6 @@ def quote_answer(prepared: Prepared, similarity: Optional[Callable[[str, str], f
     ranked = [u for _, u in scored]
     if foreign_best:  # the library's best passage is quoted even when it is not in the asker's language
         next((u for u in ranked if u[0] is best and take(u)), None)
-    if intents_data()["intent"].get(prepared.intent, {}).get("closest_first"):  # "a brand that kept its buyers?": that example
-        next((u for u in ranked if take(u)), None)
     for aim in prepared.aims:  # the best sentence for each thing a right answer states
         next((u for u in sorted(units, key=lambda u: closeness(u, aim)) if take(u)), None)
     top_score = -scored[0][0][0]

@@ -29,7 +29,7 @@ OTHER_TASK = pattern("other_task")  # work the library cannot do (pricing, SEO, 
 ABOUT_WORDS = pattern("about_words")  # the question asks about the words themselves
 NEGATION = pattern("negation")  # "nothing is personalised": the cue after it does not count
 NEGATION_REACH = 3  # words before a cue in which a negation cancels it
-NEGATED_POINTS_TO = read_toml("cues.toml")["patterns"].get("negated_points_to", {})  # not tailored: customer
+NEGATED_POINTS_TO = _PATTERNS.get("negated_points_to", {})  # not tailored: customer
 
 
 def negated(text: str, start: int) -> bool:
