@@ -344,7 +344,12 @@ def test_each_kind_of_question_has_its_aims():
     difference = aims_for("difference", None, [])  # names no word: the library's main two
     assert len(difference) == 3 and TERM_QUERIES["client"] in difference[1] and TERM_QUERIES["customer"] in difference[2]  # the contrast first
     assert len(aims_for("alternative", None, ["follower"])) == 1
-    assert len(aims_for("why", None, [])) == 3 and aims_for("general", None, []) == []  # cost, resources, how clients are won
+    assert len(aims_for("why", None, [])) == 2 and aims_for("general", None, []) == []  # cost, resources (advertising: a topic)
+    from copyadvisor.answering.advisor import with_topics
+
+    b2b = with_topics(["why"], "We're B2B, why does it matter?", "why")
+    assert len(b2b) == 2 and "B2B" in b2b[1]
+    assert with_topics(["meaning"], "We're B2B, client or customer?", "verdict") == ["meaning"]  # a topic for some kinds only
 
 
 def test_the_sentence_closest_to_each_aim_is_quoted_first():
@@ -720,3 +725,102 @@ def test_a_negated_client_cue_points_to_customer():
 
     scores, _ = score_terms("nic pod nikogo nie personalizujemy")
     assert scores.get("customer", 0) > 0 and not scores.get("client")
+
+
+@pytest.mark.parametrize("question, language", [
+    ("Vous pouvez corriger cette phrase pour notre cabinet ?\n« Our customers have trusted our accountants for over 20 years. »", "fr"),
+    ('صحح لي هذي الجملة لموقعنا الإنجليزي:\n"Our customers receive a dedicated accountant and a quarterly review."', "ar"),
+    ("Can you fix this: 'Nos clients nous font confiance depuis vingt ans.'", "en"),
+    ("Fix: 'Our customers love us.'", "en"),  # too little of the asker's own text to tell: the whole text decides
+])
+def test_the_askers_language_is_that_of_their_own_words_not_of_the_pasted_sentence(question, language):
+    from copyadvisor.answering.advisor import asker_language
+
+    assert asker_language(question) == language
+
+
+@pytest.mark.parametrize("question, offers", [
+    ("dans nos pubs en anglais : clients, customers ou un autre mot ?", True),
+    ("im englischen Newsletter 'Dear clients' oder 'Dear customers'?", True),
+    ("英語サイトのセクション名、Customer Voices と Client Voices どっちにすべき？", True),
+    ("マーケ的に、顧客とクライアントで広告のメッセージって変えたほうがいいんですか？", False),  # と: "and", no choice
+    ("Dalam satu-dua kalimat aja: client itu apa, customer itu apa?", False),  # two questions, not a choice
+    ("We say clients or customers in our emails. Why does it matter", False),  # no question mark after the pair
+    ("Clients or clients?", False),
+])
+def test_a_question_offering_a_choice_of_audience_words(question, offers):
+    from copyadvisor.answering.advisor import offers_a_choice
+
+    assert offers_a_choice(question) is offers
+
+
+def test_a_choice_of_words_no_pattern_knows_is_a_verdict_and_other_words_an_alternative():
+    nearest = lambda question: "examples"  # noqa: E731 - what the embedding classifier might say
+    assert classify("on gère un coworking. clients, customers ou un autre mot ?", [], nearest) == "verdict"
+    assert classify("Aparte de client y customer, ¿qué otras palabras puedo usar para la gente que compra lo que vendemos?", [], nearest) == "alternative"
+    history = ["クライアントと顧客の違いをざっくり教えてください"]
+    assert classify("ありがとうございます。で、うちの個人事業主のお客さんたちはどっちになりますか？", history, nearest) == "verdict"
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("Perusahaan kami B2B. Kenapa katanya bisnis B2B butuh 'klien', bukan sekadar 'pelanggan'?", "why"),
+    ("法律事務所が「顧客」じゃなくて「クライアント」と呼ぶのはなぜですか？", "why"),
+    ("¿cómo llamamos a la gente que sigue la cuenta? ¿customers? porque la mayoría nunca ha comprado", "verdict"),  # "porque": because
+    ("Na anglojęzycznej stronie mamy wszędzie „customers”. Zmieniać?", "verdict"),
+    ("di portfolio bahasa Inggris aku nyebut mereka apa?", "verdict"),
+    ("C'est quoi la nuance exactement entre « client » et « customer » ?", "difference"),
+])
+def test_why_change_and_nuance_wordings(question, kind):
+    from copyadvisor.answering.advisor import pattern_intent
+
+    assert pattern_intent(question) == kind
+
+
+def test_or_another_word_weighs_every_word():
+    from copyadvisor.answering.advisor import offered_words
+
+    assert offered_words("في صفحة المتجر نكتب customers ولا clients ولا كلمة ثانية؟", "ar") == []
+    assert offered_words("في صفحة المتجر نكتب customers ولا clients؟", "ar") == ["client", "customer"]
+
+
+def test_a_verdict_in_a_language_with_one_word_for_both_names_the_english_word():
+    from copyadvisor.answering.advisor import english_name_asked
+
+    assert english_name_asked("client", "Na anglojęzycznej stronie mamy wszędzie „customers”. Zmieniać?", "pl") == "clients"
+    assert english_name_asked("client", "Auf der englischen Seite steht überall „customers“. Ändern?", "de") is None  # „Klient“ is unambiguous
+    assert english_name_asked("member", "clients, customers ou un autre mot ?", "fr") is None
+
+
+def test_an_aims_passage_is_shown_however_far_from_the_question(library):
+    advisor = Advisor(library, None, answers="quotes")
+    prepared = advisor.prepare("Czy etymologia angielskiego słowa „customer” mówi coś o tym, kim jest taki klient?", [])
+    assert prepared.intent == "origin"
+    assert any("łaci" in e.text for e in prepared.evidence)  # the Polish article has no etymology: a gloss of one that has
+
+
+@pytest.mark.parametrize("question, declined", [
+    ("need a cold email to our existing clients telling them our retainer goes up 15%", True),
+    ("Policz mi proszę CLV klienta: średni koszyk 240 zł", True),
+    ("We write newsletters for our subscribers. Should we call them members?", False),
+])
+def test_writing_whole_pieces_and_calculations_are_other_work(library, question, declined):
+    advisor = Advisor(library, None, answers="quotes")
+    assert (advisor.prepare(question, []).decline_reason == "out_of_scope") is declined
+
+
+@pytest.mark.parametrize("question, pasted", [
+    ('can u tidy this up for our About page, something reads off:\n"For 25 years, our customers have relied on us for legal advice."', True),
+    ("Auf den Flyern steht 'Made with love for our clients'. Passt das oder eher customers?", False),  # offers another word: a verdict
+    ("En pocas palabras: ¿qué hace que alguien sea un client y no un customer?", False),  # a colon, not a pasted sentence
+    ("Kannst du mir eine Excel-Formel bauen? Spalten: A Kunde, B Datum, C Betrag.", False),
+])
+def test_a_pasted_sentence_about_people_is_a_draft_to_fix(question, pasted):
+    from copyadvisor.answering.advisor import pastes_a_sentence_about_people
+
+    assert pastes_a_sentence_about_people(question) is pasted
+
+
+def test_a_choice_may_end_without_a_question_mark():
+    from copyadvisor.answering.advisor import offers_a_choice
+
+    assert offers_a_choice("homepage says 'Trusted by 40+ customers'. should that be clients or is customers fine")

@@ -35,7 +35,7 @@ from typing import Callable, Iterator, Optional
 import numpy as np
 
 from .answer_checks import ECHO_MARKERS, MIN_ECHO_WORDS, SCRIPTS, content_words, numbers_in, script_share, words_of
-from .cues import ABOUT_WORDS, AUDIENCE, INJECTION, OTHER_TASK, OUT_OF_SCOPE, score_terms
+from .cues import ABOUT_WORDS, AUDIENCE, INJECTION, OTHER_TASK, OUT_OF_SCOPE, audience_words_in, score_terms
 from ..backends.generation import Generator
 from ..knowledge import gloss_words, main_words, message, prompts, read_toml, terms
 from ..language import detect_language, language_name
@@ -222,15 +222,16 @@ class Advisor:
 
     def prepare(self, question: object, history: list[Turn]) -> Prepared:
         text = validate_query(question)
-        language = detect_language(text) or "en"
+        language = asker_language(text)
         injection = bool(INJECTION.search(text))
         clean = strip_injection(text) if injection else text
         earlier = [t.content for t in history[-4:] if t.role == "user"]
         prepared = Prepared(text, language, no_recommendation(), clean_question=clean, injection=injection)
         replaced = words_to_replace(clean, language)  # "a better word than customer?": a verdict among the others
-        asks_a_word = replaced is not None or pattern_intent(clean) in ("verdict", "rewrite")  # "how do we call the people who install our free plugin?"
+        asks_a_word = (replaced is not None or pattern_intent(clean) in ("verdict", "rewrite")  # "how do we call the people who install our free plugin?"
+                       or offers_a_choice(clean) or pastes_a_sentence_about_people(clean))  # "SEO agency: 'our customers' atau 'our clients'?"
         other_request = (OUT_OF_SCOPE.search(clean) and not asks_a_word
-                         and not (earlier and is_follow_up(clean) and names_an_audience(clean)))  # "...recipes behind the paywall?"
+                         and not (earlier and (is_follow_up(clean) or asks_about_words(clean)) and names_an_audience(clean)))  # "...recipes behind the paywall?"
         if other_request or not clean.strip():
             prepared.decline_reason = "out_of_scope" if clean.strip() else "injection"
             return prepared
@@ -253,7 +254,7 @@ class Advisor:
             return prepared
         if replaced is not None and prepared.intent != "rewrite":
             prepared.intent = "verdict"
-        if prepared.intent == "alternative" and describes_a_business(clean):
+        if prepared.intent == "alternative" and describes_a_business(clean) and not asks_for_other_words(clean):
             prepared.intent = "verdict"  # "we sell machinery to distributors: 'buyers' instead of 'customers'?" asks which fits them
         if prepared.intent == OTHER_WORK:  # in a conversation about these words, "and in our ads?" is about them
             prepared.intent = "difference"
@@ -272,9 +273,9 @@ class Advisor:
             prepared.aims = with_topics(aims, clean, prepared.intent)
         if prepared.intent == "rewrite":
             prepared.rewrite = self.rewrite(clean, prepared.recommendation)
-        hits = self.with_house_rules(clean, self.with_aims(result.hits, prepared.aims))
-        prepared.hits = self.with_support(hits, prepared.recommendation.term)
-        prepared.evidence = self.choose_evidence(prepared.hits, language)
+        hits, aimed = self.with_aims(result.hits, prepared.aims)
+        prepared.hits = self.with_support(self.with_house_rules(clean, hits), prepared.recommendation.term)
+        prepared.evidence = self.choose_evidence(prepared.hits, language, aimed)
         return prepared
 
     def follows_up(self, question: str, earlier: list[str]) -> tuple[bool, Optional[SearchResult]]:
@@ -351,19 +352,19 @@ class Advisor:
             first.append(next((h for h in hits if h.passage.id == passage.id), None) or Hit(passage, 1.0, 1.0, 0.0, 0))
         return first + [h for h in hits if h.passage.id not in {f.passage.id for f in first}]
 
-    def with_aims(self, hits: list[Hit], aims: list[str]) -> list[Hit]:
+    def with_aims(self, hits: list[Hit], aims: list[str]) -> tuple[list[Hit], set[str]]:
         """The hits, with the passage closest to each aim (what a right answer states) after the
-        best one: "does it matter?" is answered by a passage about costs and loyalty that shares
-        few words with the question."""
+        best one, and those passages' ids: "does it matter?" is answered by a passage about costs
+        and loyalty that shares few words with the question."""
         if not hits:
-            return hits
+            return hits, set()
         aimed: list[Hit] = []
         for aim in aims:
             best = self.library.search(aim, k=1).hits
             if best and not any(h.passage.id == best[0].passage.id for h in [hits[0], *aimed]):
                 aimed.append(next((h for h in hits if h.passage.id == best[0].passage.id), best[0]))
         taken = {h.passage.id for h in aimed}
-        return [hits[0], *aimed, *(h for h in hits[1:] if h.passage.id not in taken)]
+        return [hits[0], *aimed, *(h for h in hits[1:] if h.passage.id not in taken)], taken
 
     def with_support(self, hits: list[Hit], term: Optional[str]) -> list[Hit]:
         """The hits, the one supporting the recommended term first (searched for when missing)."""
@@ -377,19 +378,22 @@ class Advisor:
             return hits
         return [support, *[h for h in hits if h.passage.id != support.passage.id]]
 
-    def choose_evidence(self, hits: list[Hit], language: str, keep_first: bool = True) -> list[Evidence]:
+    def choose_evidence(self, hits: list[Hit], language: str, aimed: frozenset[str] = frozenset()) -> list[Evidence]:
         """The best PROMPT_PASSAGES hits: the first (the best match, or the passage supporting a
         verdict) stays first; of the others, those nearly as close to the question as the best
-        one, the ones that can be shown in the asker's language first (in rank order)."""
+        one or ``aimed`` (chosen for what a right answer states: "etymologia" is answered by the
+        passage on the Latin word, however far from the question), the ones that can be shown in
+        the asker's language first (in rank order)."""
         head, rest = hits[:1], hits[1:]
         best = max((h.dense_score for h in rest[:PROMPT_PASSAGES + 2]), default=0.0)  # the head may be a rule's or a verdict's passage
-        rest = [h for h in rest if h.dense_score >= RELATIVE_FLOOR * best]
+        rest = [h for h in rest if h.dense_score >= RELATIVE_FLOOR * best or h.passage.id in aimed]
         shown: list[Evidence] = []
         for hit in head + rest:  # two hits that translate one passage are shown once, where the first ranks
             e = self.evidence(0, hit, language)
             if all(e.passage.id != other.passage.id for other in shown):
                 shown.append(e)
-        chosen = (shown[:1] + sorted(shown[1:], key=lambda e: e.lang != language))[:PROMPT_PASSAGES]
+        room = max(PROMPT_PASSAGES, min(len(aimed) + 1, PROMPT_PASSAGES + 1))  # the best one and one per aim
+        chosen = (shown[:1] + sorted(shown[1:], key=lambda e: e.lang != language))[:room]
         for number, e in enumerate(chosen, 1):
             e.number = number
         return chosen
@@ -584,17 +588,56 @@ def classify(question: str, earlier: list[str], nearest: Optional[Callable[[str]
         previous = classify(earlier[-1], [], nearest)
         if wants_verdict(previous) and topic_aims(question):
             return "difference"  # "and in our ads, do we stress low prices?" after a verdict asks about the ads, not for a word
-        if found is None and any(p.search(question) for p in verdict_patterns("someone")):
-            return "verdict"  # "and someone who books a studio shoot?" asks what to call them
+        if found is None and any(p.search(question) for key in ("someone", "which_one") for p in verdict_patterns(key)):
+            return "verdict"  # "and someone who books a studio shoot?", "…はどっちになりますか？" ask what to call them
+        if found is None and offers_a_choice(question):
+            return "verdict"
         return "verdict" if previous == "rewrite" else previous
     if found:
         return found
+    if asks_for_other_words(question):
+        return "alternative"
+    if offers_a_choice(question):
+        return "verdict"  # "… dans nos pubs : clients, customers ou un autre mot ?"
+    if pastes_a_sentence_about_people(question):
+        return "rewrite"  # "Kannst du den Satz glattziehen? 'All our customers get a training plan …'"
     kind = nearest(question) if nearest else "difference"
     if kind == OTHER_WORK and AUDIENCE.search(question):
         kind = "difference"  # "how do we price plans for our clients?" is still about them
     if kind == "difference" and describes_a_business(question):
         return "verdict"  # "we run a bakery, thoughts?" asks what to call the people who buy
     return kind
+
+
+CHOICE_GAP = 45  # characters at most between two audience words offered as a choice
+
+
+@lru_cache(maxsize=1)
+def choice_connector() -> tuple[re.Pattern, re.Pattern]:
+    """What may stand between two audience words offered as a choice (intents.toml ``choice``, ``choice_list``)."""
+    verdict = intents_data()["intent"]["verdict"]
+    return re.compile(verdict["choice"], re.IGNORECASE), re.compile(verdict["choice_list"])
+
+
+@lru_cache(maxsize=1)
+def choice_condition() -> re.Pattern:
+    """intents.toml ``choice_condition``: "if", "whether" before the words (not a choice)."""
+    return re.compile(intents_data()["intent"]["verdict"]["choice_condition"], re.IGNORECASE)
+
+
+def offers_a_choice(question: str) -> bool:
+    """Whether a clause ending with a question mark offers a choice between two different
+    audience words ("'Dear clients' oder 'Dear customers'?", "clients, customers ou un autre mot ?")."""
+    for clause in re.findall(r"[^.!?。！？؟\n]*(?:[?？؟]|$)", question.strip()):  # the last clause may have no question mark
+        words = audience_words_in(clause)
+        for (begin, end, first), (start, _, second) in zip(words, words[1:]):
+            if first == second or start - end > CHOICE_GAP or choice_condition().search(clause[max(0, begin - CHOICE_GAP) : begin]):
+                continue  # "… si va dirigida a customers o a clients?" is not a choice
+            connector, only_punctuation = choice_connector()
+            joined = connector.search(clause, end)  # "と" looks ahead for "どっち"
+            if (joined and joined.start() < start) or only_punctuation.fullmatch(clause, end, start):
+                return True
+    return False
 
 
 @lru_cache(maxsize=None)
@@ -605,10 +648,11 @@ def verdict_patterns(key: str) -> list[re.Pattern]:
 
 def offered_words(question: str, language: str) -> list[str]:
     """The library's main words when the question offers exactly those ("clients or customers?",
-    「clientとcustomerどっち?」), else none: then only they are weighed by meaning."""
+    「clientとcustomerどっち?」, not "... or another word?"), else none: then only they are weighed by meaning."""
     named = named_terms(question, language)
     main = main_words()[:2]
-    return main if set(named) == set(main) else []
+    or_another = any(p.search(question) for p in verdict_patterns("or_another"))  # "customers ولا clients ولا كلمة ثانية؟"
+    return main if set(named) == set(main) and not or_another else []
 
 
 def words_to_replace(question: str, language: str) -> Optional[list[str]]:
@@ -633,6 +677,24 @@ def asks_in_general(question: str) -> bool:
     business of the asker's described: the articles say it depends on the relationship."""
     return (any(p.search(question) for p in verdict_patterns("in_general"))
             and not score_terms(question)[0] and not describes_a_business(question))
+
+
+PASTED_SENTENCE_WORDS = 4  # a quoted sentence this long, naming people, is a draft to fix
+
+
+def pastes_a_sentence_about_people(question: str) -> bool:
+    """Whether the question pastes a sentence of copy, in quotes, that names an audience ("For
+    25 years, our customers have relied on us …") and offers no other word for it ("… 'for our
+    clients'. Passt das oder eher customers?" asks which word): a draft to fix."""
+    quoted = [m.group(1) for pattern in (QUOTE_MARKS, SINGLE_QUOTES) for m in pattern.finditer(question)]
+    sentence = max(quoted, key=len, default="")
+    return (len(words_of(sentence)) >= PASTED_SENTENCE_WORDS and bool(AUDIENCE.search(sentence))
+            and not AUDIENCE.search(question.replace(sentence, " ")))
+
+
+def asks_for_other_words(question: str) -> bool:
+    """Whether the question asks which other words there are (intents.toml alternative ``open_list``)."""
+    return any(re.search(p, question, re.IGNORECASE) for p in intents_data()["intent"]["alternative"].get("open_list", []))
 
 
 def describes_a_business(question: str) -> bool:
@@ -698,10 +760,12 @@ def contrast_aim() -> list[str]:
 
 
 @lru_cache(maxsize=1)
-def question_topics() -> list[tuple[list[re.Pattern], str, bool]]:
-    """intents.toml's topics: (patterns, aim, first), one per aim."""
+def question_topics(intent: Optional[str] = None) -> list[tuple[list[re.Pattern], str, bool]]:
+    """intents.toml's topics: (patterns, aim, first), one per aim: those for ``intent`` (a
+    topic's ``kinds``; without an intent, the topics that name no kinds)."""
     return [([re.compile(p, re.IGNORECASE) for p in topic["patterns"]], aim, bool(topic.get("first")))
-            for topic in intents_data().get("topic", {}).values() for aim in topic["aims"]]
+            for topic in intents_data().get("topic", {}).values() for aim in topic["aims"]
+            if intent in topic.get("kinds", [intent])]  # no intent: the topics of every kind
 
 
 def topic_aims(question: str, first: Optional[bool] = None) -> list[str]:
@@ -718,7 +782,7 @@ def with_topics(aims: list[str], question: str, intent: str) -> list[str]:
     ad; a rewrite needs no topic)."""
     if intent == "rewrite":
         return aims
-    raised = [(aim, first) for patterns, aim, first in question_topics() if any(p.search(question) for p in patterns)]
+    raised = [(aim, first) for patterns, aim, first in question_topics(intent) if any(p.search(question) for p in patterns)]
     if intent == "examples":  # "brands that turned buyers into loyal clients?": examples of that topic
         return list(dict.fromkeys([*(aim for aim, _ in raised), *aims]))
     about_a_word = wants_verdict(intent) or intent == "alternative"
@@ -796,6 +860,20 @@ def quoted_sentence(question: str) -> Optional[str]:
     return max(quoted, key=len) if quoted else None
 
 
+def asker_language(question: str) -> str:
+    """The language the question is asked in: that of its own words when it pastes a sentence
+    to fix in another language ("Vous pouvez corriger cette phrase ? « Our customers ... »"),
+    else of the whole text; English when unclear."""
+    pasted = [m.group(0) for pattern in (QUOTE_MARKS, SINGLE_QUOTES) for m in pattern.finditer(question)
+              if len(words_of(m.group(1))) >= 3]
+    own = question
+    for quote in pasted:
+        own = own.replace(quote, " ")
+    if own != question and sum(c.isalpha() for c in own) >= MIN_LETTERS_TO_JUDGE // 2:
+        return detect_language(own) or detect_language(question) or "en"
+    return detect_language(question) or "en"
+
+
 # --- what the model is given --------------------------------------------------------
 
 
@@ -817,10 +895,27 @@ def opening_for(prepared: Prepared) -> str:
         return message("depends", language)
     word = terms()[term].name(language)
     asked = f"{prepared.clean_question or prepared.question} {prepared.earlier}"  # a follow-up of "client czy customer?" too
-    english = terms()[term].forms["en"].search(asked) if language != "en" else None
-    if english and english.group(0).lower().rstrip("s") != word.lower():  # "on the English site: clients or customers?"
-        return message("verdict_english", language, term=word, english=english.group(0))
+    english = english_name_asked(term, asked, language) if language != "en" else None
+    if english and english.lower().rstrip("s") != word.lower():  # "on the English site: clients or customers?"
+        return message("verdict_english", language, term=word, english=english)
     return message("verdict", language, term=word)
+
+
+def english_name_asked(term: str, asked: str, language: str) -> Optional[str]:
+    """The recommended word in English, as the question writes it, when the question writes it;
+    in a language that writes both main words with one word, also when the question writes the
+    other one in English ("mamy wszędzie „customers”. Zmieniać?" → "clients", not „klient”)."""
+    found = terms()[term].forms["en"].search(asked)
+    if found:
+        return found.group(0)
+    if language not in gloss_words()["ambiguous_word"] or term not in main_words()[:2]:
+        return None
+    for other in main_words()[:2]:
+        written = terms()[other].forms["en"].search(asked) if other != term else None
+        if written:
+            name = terms()[term].name("en")
+            return name + "s" if written.group(0).lower().endswith("s") and not name.endswith("s") else name
+    return None
 
 
 def task_for(prepared: Prepared) -> str:

@@ -170,6 +170,12 @@ def is_proper(word: str) -> bool:
     return word[:1].isupper() or any(ch.isdigit() for ch in word) or word.isupper()
 
 
+def english_main_forms() -> set[str]:
+    """The library's two main words in English, singular and plural ("client", "clients" ...)."""
+    names = [terms()[word].name("en").lower() for word in main_words()[:2]]
+    return {form for name in names for form in (name, name + "s")}
+
+
 def check_foreign_words(answer: Answer, expected: Expectation) -> Check:
     """No word copied from a passage in another language, and no audience word of another language.
     A rewritten sentence is left out: it is in the language of the sentence the asker gave."""
@@ -179,6 +185,8 @@ def check_foreign_words(answer: Answer, expected: Expectation) -> Check:
     own = words_of(asked) + re.findall(r"[a-z\u00c0-\u024f]+", asked.lower())  # "customerって": the Latin word too
     own_shown = " ".join(p.get("text", "") for p in answer.passages if p.get("lang") == lang)
     allowed = set(own) | set(words_of(own_shown))
+    if any(terms()[word].forms["en"].search(asked) for word in main_words()[:2]):
+        allowed |= english_main_forms()  # "…mamy wszędzie „customers”" → "Użyj „clients”": the asker's English copy
     foreign_words: set[str] = set()
     for passage in answer.passages:
         for key, passage_lang in (("text", passage.get("lang")), ("original_text", passage.get("original_lang"))):

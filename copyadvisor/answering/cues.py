@@ -27,6 +27,8 @@ INJECTION = pattern("injection")  # attempts to change the assistant's rules fro
 AUDIENCE = pattern("audience")  # a question that names one of these is about what to call people
 OTHER_TASK = pattern("other_task")  # work the library cannot do (pricing, SEO, contracts, code ...), whoever it is for
 ABOUT_WORDS = pattern("about_words")  # the question asks about the words themselves
+WORD_REST = re.compile(r"[A-Za-zÀ-ɏ\u0600-\u06FF]*")  # the rest of a word in a Latin or Arabic script ("client" in "clients")
+AUDIENCE_WORDS = [re.compile(alternative, re.IGNORECASE) for alternative in _PATTERNS["audience"]]
 NEGATION = pattern("negation")  # "nothing is personalised": the cue after it does not count
 NEGATION_REACH = 3  # words before a cue in which a negation cancels it
 NEGATED_POINTS_TO = _PATTERNS.get("negated_points_to", {})  # not tailored: customer
@@ -72,3 +74,13 @@ def score_terms(text: str, weight: float = 1.0) -> tuple[dict[str, float], dict[
                 scores[counted] = scores.get(counted, 0.0) + cue_weight * weight
                 matched.setdefault(counted, []).append(match.group(0).strip())
     return scores, matched
+
+
+def audience_words_in(text: str) -> list[tuple[int, int, int]]:
+    """Each audience word written in ``text``: (start, end, which word of cues.toml's ``audience``), in order."""
+    found = []
+    for which, word in enumerate(AUDIENCE_WORDS):
+        found += [(m.start(), m.end() + len(WORD_REST.match(text, m.end()).group(0)), which) for m in word.finditer(text)]
+    found.sort()
+    return [f for i, f in enumerate(found) if i == 0 or f[0] >= found[i - 1][1]]  # "klient" inside "klienta" once
+
