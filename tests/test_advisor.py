@@ -824,3 +824,18 @@ def test_a_choice_may_end_without_a_question_mark():
     from copyadvisor.answering.advisor import offers_a_choice
 
     assert offers_a_choice("homepage says 'Trusted by 40+ customers'. should that be clients or is customers fine")
+
+
+def test_a_quoted_list_item_keeps_the_rest_of_its_line():
+    from types import SimpleNamespace
+
+    from copyadvisor.answering.advisor import whole_bullet
+
+    text = "Alternatives:\n  • Shopper – browses several options. Can be used interchangeably with customer.\n  • Follower – follows you online.\nOne idea is a list."
+    evidence = SimpleNamespace(text=text)
+    sentences = ["Alternatives:\n  • Shopper – browses several options.", "Can be used interchangeably with customer.",
+                 "• Follower – follows you online.", "One idea is a list."]
+    sentences = [s.split("\n")[-1].strip() for s in sentences]
+    assert whole_bullet((evidence, 0, 0, sentences), [])[2] == 1  # the shopper item's second sentence comes with it
+    assert whole_bullet((evidence, 2, 2, sentences), [])[2] == 2  # the next paragraph does not
+    assert whole_bullet((evidence, 0, 0, sentences), [(evidence, 3, 3, sentences)] * 3)[2] == 0  # no room left

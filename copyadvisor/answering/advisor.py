@@ -1193,7 +1193,7 @@ def quote_answer(prepared: Prepared, similarity: Optional[Callable[[str, str], f
         repeated = similarity is not None and any(similarity(a, b) >= SAME_SENTENCE for u in chosen
                                                   for a in u[3][u[1] : u[2] + 1] for b in unit[3][unit[1] : unit[2] + 1])
         if not overlaps and not repeated and taken + unit[2] - unit[1] + 1 <= QUOTED_SENTENCES:
-            chosen.append(unit)
+            chosen.append(whole_bullet(unit, chosen))
             return True
         return False
 
@@ -1213,6 +1213,32 @@ def quote_answer(prepared: Prepared, similarity: Optional[Callable[[str, str], f
     quoted = space.join(f"“{with_senses(space.join(sentences[first : last + 1]), e, prepared.language, asked)}” [{e.number}]"
                         for e, first, last, sentences in chosen)  # the closest first
     return f"{message('quote', prepared.language)} {quoted}"
+
+
+BULLET = re.compile(r"^\s*[•\-–*]\s")
+
+
+def whole_bullet(unit: tuple, chosen: list[tuple]) -> tuple:
+    """A list item's first sentence, about to be quoted after ``chosen``, with the rest of its
+    line, within the quote budget ("• Shopper – browses several options before buying. Can be
+    used interchangeably with customer …")."""
+    evidence, first, last, sentences = unit
+    if not BULLET.match(sentences[first]):
+        return unit
+    taken = sum(end - start + 1 for _, start, end, _ in chosen) + last - first + 1
+    while (last + 1 < len(sentences) and taken < QUOTED_SENTENCES and not BULLET.match(sentences[last + 1])
+           and on_one_line(evidence.text, sentences[last], sentences[last + 1])
+           and not any(other[0] is evidence and other[1] <= last + 1 <= other[2] for other in chosen)):
+        last += 1
+        taken += 1
+    return evidence, first, last, sentences
+
+
+def on_one_line(text: str, sentence: str, following: str) -> bool:
+    """Whether ``following`` comes right after ``sentence`` in ``text``, on the same line."""
+    start = text.find(sentence)
+    after = text.find(following, start + len(sentence)) if start >= 0 else -1
+    return after >= 0 and "\n" not in text[start + len(sentence) : after]
 
 
 def english_words_asked(question: str, language: str) -> dict[str, str]:
