@@ -838,4 +838,8 @@ def test_a_quoted_list_item_keeps_the_rest_of_its_line():
     sentences = [s.split("\n")[-1].strip() for s in sentences]
     assert whole_bullet((evidence, 0, 0, sentences), [])[2] == 1  # the shopper item's second sentence comes with it
     assert whole_bullet((evidence, 2, 2, sentences), [])[2] == 2  # the next paragraph does not
+    sentences.append("It helps you find the word.")
+    flat = SimpleNamespace(text=" ".join(sentences))  # a gloss: one line
+    assert whole_bullet((flat, 2, 2, sentences), [])[2] == 2  # a paragraph follows: not the item's
+    assert whole_bullet((flat, 0, 0, sentences), [])[2] == 1
     assert whole_bullet((evidence, 0, 0, sentences), [(evidence, 3, 3, sentences)] * 3)[2] == 0  # no room left

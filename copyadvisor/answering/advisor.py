@@ -229,15 +229,16 @@ class Advisor:
         prepared = Prepared(text, language, no_recommendation(), clean_question=clean, injection=injection)
         replaced = words_to_replace(clean, language)  # "a better word than customer?": a verdict among the others
         asks_a_word = (replaced is not None or pattern_intent(clean) in ("verdict", "rewrite")  # "how do we call the people who install our free plugin?"
-                       or offers_a_choice(clean) or pastes_a_sentence_about_people(clean))  # "SEO agency: 'our customers' atau 'our clients'?"
-        other_request = (OUT_OF_SCOPE.search(clean) and not asks_a_word
+                       or offers_a_choice(clean))  # "SEO agency: 'our customers' atau 'our clients'?"
+        request = without_pasted_sentence(clean)  # what is asked, not the draft pasted ("… ongoing family legal advice.")
+        other_request = (OUT_OF_SCOPE.search(request) and not asks_a_word
                          and not (earlier and (is_follow_up(clean) or asks_about_words(clean)) and names_an_audience(clean)))  # "...recipes behind the paywall?"
         if other_request or not clean.strip():
             prepared.decline_reason = "out_of_scope" if clean.strip() else "injection"
             return prepared
         started = time.perf_counter()
         follow_up, alone = self.follows_up(clean, earlier)
-        if not follow_up and OTHER_TASK.search(clean) and not (asks_a_word or asks_about_words(clean)):
+        if not follow_up and OTHER_TASK.search(request) and not (asks_a_word or asks_about_words(request)):
             prepared.decline_reason = "out_of_scope"  # "what day rate should I quote new clients?": not about the words
             return prepared
         query = f"{earlier[-1]} {clean}" if follow_up else clean
@@ -690,6 +691,14 @@ def pastes_a_sentence_about_people(question: str) -> bool:
     sentence = max(quoted, key=len, default="")
     return (len(words_of(sentence)) >= PASTED_SENTENCE_WORDS and bool(AUDIENCE.search(sentence))
             and not AUDIENCE.search(question.replace(sentence, " ")))
+
+
+def without_pasted_sentence(question: str) -> str:
+    """The question without the sentence of copy it pastes in quotes (if it names people)."""
+    if not pastes_a_sentence_about_people(question):
+        return question
+    quoted = [m.group(1) for pattern in (QUOTE_MARKS, SINGLE_QUOTES) for m in pattern.finditer(question)]
+    return question.replace(max(quoted, key=len), " ")
 
 
 def asks_for_other_words(question: str) -> bool:
@@ -1227,6 +1236,7 @@ def whole_bullet(unit: tuple, chosen: list[tuple]) -> tuple:
         return unit
     taken = sum(end - start + 1 for _, start, end, _ in chosen) + last - first + 1
     while (last + 1 < len(sentences) and taken < QUOTED_SENTENCES and not BULLET.match(sentences[last + 1])
+           and (last + 2 == len(sentences) or BULLET.match(sentences[last + 2]))  # followed by the next item (or the passage's end), not a paragraph
            and on_one_line(evidence.text, sentences[last], sentences[last + 1])
            and not any(other[0] is evidence and other[1] <= last + 1 <= other[2] for other in chosen)):
         last += 1
