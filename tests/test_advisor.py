@@ -843,3 +843,10 @@ def test_a_quoted_list_item_keeps_the_rest_of_its_line():
     assert whole_bullet((flat, 2, 2, sentences), [])[2] == 2  # a paragraph follows: not the item's
     assert whole_bullet((flat, 0, 0, sentences), [])[2] == 1
     assert whole_bullet((evidence, 0, 0, sentences), [(evidence, 3, 3, sentences)] * 3)[2] == 0  # no room left
+
+
+def test_what_do_i_call_them_in_indonesian_is_about_people(library):
+    advisor = Advisor(library, None, answers="quotes")
+    prepared = advisor.prepare("aku fotografer prewedding, tiap pasangan aku dampingi dari konsep sampai cetak album, semua custom. "
+                               "di website bahasa Inggris aku nyebut mereka apa?", [])
+    assert prepared.intent == "verdict" and prepared.recommendation.term == "client"
