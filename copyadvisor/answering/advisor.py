@@ -629,12 +629,12 @@ def choice_condition() -> re.Pattern:
 def offers_a_choice(question: str) -> bool:
     """Whether a clause ending with a question mark offers a choice between two different
     audience words ("'Dear clients' oder 'Dear customers'?", "clients, customers ou un autre mot ?")."""
+    connector, only_punctuation = choice_connector()
     for clause in re.findall(r"[^.!?。！？؟\n]*(?:[?？؟]|$)", question.strip()):  # the last clause may have no question mark
         words = audience_words_in(clause)
         for (begin, end, first), (start, _, second) in zip(words, words[1:]):
             if first == second or start - end > CHOICE_GAP or choice_condition().search(clause[max(0, begin - CHOICE_GAP) : begin]):
                 continue  # "… si va dirigida a customers o a clients?" is not a choice
-            connector, only_punctuation = choice_connector()
             joined = connector.search(clause, end)  # "と" looks ahead for "どっち"
             if (joined and joined.start() < start) or only_punctuation.fullmatch(clause, end, start):
                 return True
@@ -683,22 +683,25 @@ def asks_in_general(question: str) -> bool:
 PASTED_SENTENCE_WORDS = 4  # a quoted sentence this long, naming people, is a draft to fix
 
 
+def pasted_sentence_about_people(question: str) -> Optional[str]:
+    """The sentence of copy the question pastes in quotes when it names an audience ("For 25
+    years, our customers have relied on us …") and the question offers no other word for it
+    ("… 'for our clients'. Passt das oder eher customers?" asks which word): a draft to fix."""
+    sentence = max((m.group(1) for m in quotes_in(question)), key=len, default="")
+    if (len(words_of(sentence)) >= PASTED_SENTENCE_WORDS and AUDIENCE.search(sentence)
+            and not AUDIENCE.search(question.replace(sentence, " "))):
+        return sentence
+    return None
+
+
 def pastes_a_sentence_about_people(question: str) -> bool:
-    """Whether the question pastes a sentence of copy, in quotes, that names an audience ("For
-    25 years, our customers have relied on us …") and offers no other word for it ("… 'for our
-    clients'. Passt das oder eher customers?" asks which word): a draft to fix."""
-    quoted = [m.group(1) for pattern in (QUOTE_MARKS, SINGLE_QUOTES) for m in pattern.finditer(question)]
-    sentence = max(quoted, key=len, default="")
-    return (len(words_of(sentence)) >= PASTED_SENTENCE_WORDS and bool(AUDIENCE.search(sentence))
-            and not AUDIENCE.search(question.replace(sentence, " ")))
+    return pasted_sentence_about_people(question) is not None
 
 
 def without_pasted_sentence(question: str) -> str:
     """The question without the sentence of copy it pastes in quotes (if it names people)."""
-    if not pastes_a_sentence_about_people(question):
-        return question
-    quoted = [m.group(1) for pattern in (QUOTE_MARKS, SINGLE_QUOTES) for m in pattern.finditer(question)]
-    return question.replace(max(quoted, key=len), " ")
+    sentence = pasted_sentence_about_people(question)
+    return question.replace(sentence, " ") if sentence else question
 
 
 def asks_for_other_words(question: str) -> bool:
@@ -854,10 +857,15 @@ QUOTE_MARKS = re.compile(r"[\"“”„«»「」『』]\s*([^\"“”„«»「
 SINGLE_QUOTES = re.compile(r"(?<!\w)['‘]\s*((?:[^'‘’]|(?<=\w)['’](?=\w)){8,400}?)\s*['’](?!\w)")  # 'We've grown ...': apostrophes inside
 
 
+def quotes_in(text: str) -> list[re.Match]:
+    """Every passage of ``text`` in double or single quotes (group 1: what is inside)."""
+    return [m for pattern in (QUOTE_MARKS, SINGLE_QUOTES) for m in pattern.finditer(text)]
+
+
 def quoted_sentence(question: str) -> Optional[str]:
     """The sentence a rewrite request is about: the longest in quotes (double or single) of
     three words or more, else what follows a colon or a line break, else a shorter quote."""
-    quoted = [m.group(1).strip() for pattern in (QUOTE_MARKS, SINGLE_QUOTES) for m in pattern.finditer(question)]
+    quoted = [m.group(1).strip() for m in quotes_in(question)]
     sentences = [q for q in quoted if len(words_of(q)) >= 3 or (" " not in q and len(q) >= 12)]  # 「…」 has no spaces
     if sentences:
         return max(sentences, key=len)
@@ -873,8 +881,7 @@ def asker_language(question: str) -> str:
     """The language the question is asked in: that of its own words when it pastes a sentence
     to fix in another language ("Vous pouvez corriger cette phrase ? « Our customers ... »"),
     else of the whole text; English when unclear."""
-    pasted = [m.group(0) for pattern in (QUOTE_MARKS, SINGLE_QUOTES) for m in pattern.finditer(question)
-              if len(words_of(m.group(1))) >= 3]
+    pasted = [m.group(0) for m in quotes_in(question) if len(words_of(m.group(1))) >= 3]
     own = question
     for quote in pasted:
         own = own.replace(quote, " ")
