@@ -126,6 +126,7 @@ class Recommendation:
     rationale: str  # one line, English
     signals: dict[str, list[str]] = field(default_factory=dict)  # term -> phrases that pointed to it
     groups: tuple[str, ...] = ()  # when the question describes two groups: the word for each, in its order
+    group_texts: tuple[str, ...] = ()  # ... and each group as the question describes it, in its own words
 
 
 @dataclass

@@ -406,6 +406,8 @@ def test_a_question_describing_two_groups_gets_it_depends_with_a_word_for_each(l
             "The other half is companies we plan every campaign with, for years.")
     decided = advisor.two_groups(both)
     assert decided is not None and decided.term is None and decided.groups == ("customer", "client")
+    assert decided.group_texts == ("Half our business is walk-ins who pay at the counter and leave",
+                                   "is companies we plan every campaign with, for years")
     assert advisor.two_groups("We sell cheap phone cases to passers-by, and also chargers.") is None
     assert advisor.two_groups("We sell cheap phone cases to passers-by.") is None
 
@@ -709,6 +711,30 @@ def test_is_it_ok_asks_for_a_verdict_and_a_pasted_sentence_for_a_rewrite(questio
     from copyadvisor.answering.advisor import pattern_intent
 
     assert pattern_intent(question) == kind
+
+
+@pytest.mark.parametrize("question, kind", [
+    ('ECサイトの発送通知メールの英文、これで大丈夫？ "Thank you for being a valued client! Your order has shipped."', "rewrite"),
+    ("英語のサイトは client でいいですか？", "verdict"),
+    ("Franchement c'est quoi la diff entre « customer » et « client » ? Mon boss me corrige à chaque fois", "difference"),
+    ("Corrige cette phrase : « Nos customers nous font confiance depuis 20 ans. »", "rewrite"),
+    ("Tu peux me corriger ça : « Nos customers nous font confiance depuis 20 ans. »", "rewrite"),
+])
+def test_is_this_ok_about_pasted_copy_asks_for_the_copy_fixed(question, kind):
+    from copyadvisor.answering.advisor import classify
+
+    assert classify(question, [], lambda q: "difference") == kind
+
+
+def test_each_group_is_named_in_the_askers_words():
+    from copyadvisor.answering.advisor import group_descriptions, verdict_patterns
+
+    question = ("Fahrradladen: wir verkaufen Räder an Laufkundschaft, und zusätzlich betreuen wir für 12 Firmen "
+                "die komplette Dienstrad-Flotte, warten sie und planen jedes Jahr mit denen gemeinsam die neuen Räder.")
+    turn = next(m for p in verdict_patterns("two_groups") for m in p.finditer(question) if m.start() > 0)
+    first, second = group_descriptions(question, turn)
+    assert first == "wir verkaufen Räder an Laufkundschaft"  # not ", und"
+    assert second.startswith("betreuen wir für 12 Firmen") and second.endswith(" …") and len(second.split()) == 15
 
 
 def test_a_follow_up_about_people_is_not_declined_for_a_word_like_recipes(library):

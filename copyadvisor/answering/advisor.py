@@ -304,7 +304,7 @@ class Advisor:
         if words[0] == words[1] or max(abs(lead) for lead in leads) < MEANING_MARGIN:
             return None
         reason = verdict_reasons()["mixed"].format(terms=", ".join(words), none=verdict_reasons()["none"])
-        return Recommendation(None, 0.5, reason, {}, tuple(words))
+        return Recommendation(None, 0.5, reason, {}, tuple(words), group_descriptions(question, turn))
 
     def main_word_lead(self, text: str) -> float:
         """How much more ``text`` calls for the first main word than the second (cues and meaning)."""
@@ -594,6 +594,8 @@ def classify(question: str, earlier: list[str], nearest: Optional[Callable[[str]
         if found is None and offers_a_choice(question):
             return "verdict"
         return "verdict" if previous == "rewrite" else previous
+    if found == "verdict" and pastes_a_sentence_about_people(question):
+        return "rewrite"  # 「英文、これで大丈夫？ "Thank you for being a valued client! …"」 asks for the sentence, fixed
     if found:
         return found
     if asks_for_other_words(question):
@@ -608,6 +610,30 @@ def classify(question: str, earlier: list[str], nearest: Optional[Callable[[str]
     if kind == "difference" and describes_a_business(question):
         return "verdict"  # "we run a bakery, thoughts?" asks what to call the people who buy
     return kind
+
+
+GROUP_WORDS = 14  # words at most of a group's description, quoted back in a two-group answer
+CLAUSE_END = re.compile(r"[.:;!?—–()\n。！？：；؟]")
+TRAILING_CONNECTOR = re.compile(r"[,،、，]\s*\w{1,4}\s*$")  # ", and" / ", und" / "، و" before the turn
+
+
+def group_descriptions(question: str, turn: re.Match) -> tuple[str, ...]:
+    """Each of the two groups in the question's own words: the clause before the turn
+    ("walk-ins who print a flyer …") and the one after it ("~15 local companies we've done
+    all their branded stuff for …"), a dozen words at most; () when either is empty."""
+    before = [c for c in CLAUSE_END.split(question[: turn.start()]) if words_of(c)]
+    after = [c for c in CLAUSE_END.split(question[turn.end() :]) if words_of(c)]
+    if not before or not after:
+        return ()
+    return tuple(clipped(clause) for clause in (before[-1], after[0]))
+
+
+def clipped(clause: str) -> str:
+    """A clause without its edge punctuation, cut to GROUP_WORDS words (with "…" when cut)."""
+    words = TRAILING_CONNECTOR.sub("", clause).strip(" ,、，،-").split()  # "… an Laufkundschaft, und"
+    if len(words) <= GROUP_WORDS:
+        return " ".join(words)
+    return " ".join(words[:GROUP_WORDS]).rstrip(",、，،") + " …"
 
 
 CHOICE_GAP = 45  # characters at most between two audience words offered as a choice
@@ -904,13 +930,17 @@ def opening_for(prepared: Prepared) -> str:
     if not wants_verdict(prepared.intent):
         return ""
     term = prepared.recommendation.term
-    if term is None and len(prepared.recommendation.groups) == 2:
-        first, second = (terms()[word].name(language) for word in prepared.recommendation.groups)
+    asked = f"{prepared.clean_question or prepared.question} {prepared.earlier}"  # a follow-up of "client czy customer?" too
+    if term is None and len(prepared.recommendation.groups) == 2:  # the English words when the question writes them
+        first, second = ((language != "en" and english_name_asked(word, asked, language)) or terms()[word].name(language)
+                         for word in prepared.recommendation.groups)
+        if len(prepared.recommendation.group_texts) == 2:  # "… fits the first (walk-ins who print a flyer …)"
+            first_who, second_who = prepared.recommendation.group_texts
+            return message("two_groups_named", language, first=first, second=second, first_who=first_who, second_who=second_who)
         return message("two_groups", language, first=first, second=second)
     if term is None:
         return message("depends", language)
     word = terms()[term].name(language)
-    asked = f"{prepared.clean_question or prepared.question} {prepared.earlier}"  # a follow-up of "client czy customer?" too
     english = english_name_asked(term, asked, language) if language != "en" else None
     if english and english.lower().rstrip("s") != word.lower():  # "on the English site: clients or customers?"
         return message("verdict_english", language, term=word, english=english)
