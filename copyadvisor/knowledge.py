@@ -87,6 +87,13 @@ def terms() -> dict[str, Term]:
     return loaded
 
 
+def shares_its_name(term: str, language: str) -> bool:
+    """Whether another of terms.toml's words has ``term``'s name in ``language`` (Polish
+    „kupujący” is both buyer and shopper; French « abonné » both subscriber and follower)."""
+    name = terms()[term].name(language).lower()
+    return any(other != term and word.name(language).lower() == name for other, word in terms().items())
+
+
 LOADING_REQUIRED = ("starting", "ready", "failed", "unknown_stage", "no_estimate", "seconds_left", "minutes_left", "title", "explain")
 
 

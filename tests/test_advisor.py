@@ -876,3 +876,93 @@ def test_what_do_i_call_them_in_indonesian_is_about_people(library):
     prepared = advisor.prepare("aku fotografer prewedding, tiap pasangan aku dampingi dari konsep sampai cetak album, semua custom. "
                                "di website bahasa Inggris aku nyebut mereka apa?", [])
     assert prepared.intent == "verdict" and prepared.recommendation.term == "client"
+
+
+@pytest.mark.parametrize("question", [
+    "受託開発の会社です。英語の会社案内のページ名が「Our Customers」になってるんですが、これで合ってますか？",
+    "عندي محل شاورما في عمّان. بدنا نطبع على الأكياس بالإنجليزي: Thank you, valued clients — هل الكلمة صح ولا نغيّرها؟",
+    "Ich bin Personal Trainerin. Auf der Landingpage steht 'Happy customers'. Passt das oder lieber 'clients'?",
+])
+def test_is_this_word_right_about_ones_own_copy_asks_for_a_verdict(question):
+    from copyadvisor.answering.advisor import classify
+
+    assert classify(question, [], lambda q: "examples") == "verdict"
+
+
+def test_a_quoted_slogan_does_not_end_the_clause_that_offers_a_choice():
+    from copyadvisor.answering.advisor import offers_a_choice
+
+    assert offers_a_choice("para el cartel en inglés: 'Thanks to all our clients!' o mejor customers?")
+    assert not offers_a_choice("Our banner says 'Thanks, clients!'. Customers love it.")
+
+
+@pytest.mark.parametrize("question, context", [
+    ("I'm a wedding photographer in Leeds", True),
+    ("I'm a bit confused about these words", False),
+    ("Ich bin Personal Trainerin in Hamburg", True),
+    ("Ich bin mir nicht sicher", False),
+    ("受託開発の会社です", True),
+    ("Prowadzę salon fryzjerski", True),
+])
+def test_one_persons_description_of_their_business_is_context(question, context):
+    from copyadvisor.answering.advisor import describes_a_business
+
+    assert describes_a_business(question) is context
+
+
+def test_a_rewrite_names_the_word_before_the_sentence_fixed():
+    from copyadvisor.answering.advisor import Prepared, opening_for
+    from copyadvisor.types import Recommendation
+
+    prepared = Prepared("Thank you, dear clients!", "en", Recommendation("customer", 0.8, "", {}), clean_question="x")
+    prepared.intent = "rewrite"
+    prepared.rewrite = ("Thank you, dear clients!", "Thank you, dear customers!")
+    assert opening_for(prepared) == 'Use "customer". Rewritten: “Thank you, dear customers!”'
+    prepared.rewrite = ("Thank you, dear customers!", "Thank you, dear customers!")
+    assert opening_for(prepared) == 'Use "customer". The sentence already uses the right word.'
+
+
+def test_a_word_that_names_two_of_ours_in_the_askers_language_comes_with_its_english_name():
+    from copyadvisor.answering.advisor import Prepared, opening_for
+    from copyadvisor.types import Recommendation
+
+    prepared = Prepared("jakie słowo będzie najlepsze?", "pl", Recommendation("shopper", 0.8, "", {}), clean_question="jakie słowo?")
+    prepared.intent = "verdict"
+    assert opening_for(prepared) == "Użyj „shopper” (po polsku: „kupujący”)."
+    prepared.recommendation = Recommendation("client", 0.8, "", {})
+    assert opening_for(prepared) == "Użyj słowa „klient”."
+
+
+def test_a_business_the_library_names_gets_the_librarys_word_for_it(library):
+    from copyadvisor.answering.advisor import proper_names
+
+    assert proper_names("we're a music streaming app like Spotify. Customers or clients?") == ["Spotify"]
+    assert proper_names("Customers or clients? Our app is new.") == []
+    advisor = Advisor(library, None, answers="quotes")
+    prepared = advisor.prepare("we're a music streaming app like Spotify, monthly plan. do we call people customers or clients?", [])
+    assert prepared.recommendation.term == "customer" and "Spotify" in prepared.aims[0]
+    assert "Spotify" in advisor.ask("Und bei einem Streamingdienst à la Netflix? Kunden oder Klienten?").text
+    assert advisor.prepare("We're a music streaming app. Customers or clients?", []).recommendation.rationale.find("library names") < 0
+
+
+def test_is_there_a_difference_at_all_is_not_turned_into_a_verdict(library):
+    advisor = Advisor(library, None, answers="quotes")
+    question = "動画配信サービスをやってます。月額課金のユーザーを英語で subscriber と呼ぶか customer と呼ぶか迷ってて…そもそも違いってある？"
+    assert advisor.prepare(question, []).intent == "alternative"
+    assert advisor.prepare("On vend des jouets en ligne. Dans nos pubs on alterne « consommateurs » et « clients », c'est grave ?", []).intent == "alternative"
+
+
+def test_when_does_each_word_fit_asks_for_each_words_meaning_not_one_verdict():
+    from copyadvisor.answering.advisor import classify
+
+    question = ("I run a paid newsletter + private Slack community, $8/mo. Are these people subscribers or members? "
+                "or just customers lol. when does each word make sense?")
+    assert classify(question, [], lambda q: "verdict") == "alternative"
+    assert classify("Are these people subscribers or members?", [], lambda q: "verdict") == "verdict"
+
+
+def test_seo_keywords_are_not_a_question_about_words_for_people():
+    from copyadvisor.answering.advisor import pattern_intent
+
+    assert pattern_intent("Jakie słowa kluczowe SEO wybrać pod frazę 'agencja marketingowa Kraków'?") is None
+    assert pattern_intent("Jakiego słowa użyć dla naszych klientów?") == "verdict"

@@ -34,10 +34,11 @@ from typing import Callable, Iterator, Optional
 
 import numpy as np
 
-from .answer_checks import ECHO_MARKERS, MIN_ECHO_WORDS, SCRIPTS, content_words, numbers_in, script_share, words_of
+from .answer_checks import ECHO_MARKERS, MAX_SENTENCES, MIN_ECHO_WORDS, SCRIPTS, content_words, numbers_in, script_share, words_of
+from .answer_checks import sentences as answer_sentences
 from .cues import ABOUT_WORDS, AUDIENCE, INJECTION, OTHER_TASK, OUT_OF_SCOPE, audience_words_in, score_terms
 from ..backends.generation import Generator
-from ..knowledge import gloss_words, main_words, message, prompts, read_toml, terms
+from ..knowledge import gloss_words, main_words, message, prompts, read_toml, shares_its_name, terms
 from ..language import detect_language, language_name
 from ..retrieval.library import Library
 from ..retrieval.search import validate_query
@@ -227,6 +228,7 @@ class Advisor:
         clean = strip_injection(text) if injection else text
         earlier = [t.content for t in history[-4:] if t.role == "user"]
         prepared = Prepared(text, language, no_recommendation(), clean_question=clean, injection=injection)
+        named = None
         replaced = words_to_replace(clean, language)  # "a better word than customer?": a verdict among the others
         asks_a_word = (replaced is not None or pattern_intent(clean) in ("verdict", "rewrite")  # "how do we call the people who install our free plugin?"
                        or offers_a_choice(clean))  # "SEO agency: 'our customers' atau 'our clients'?"
@@ -255,7 +257,8 @@ class Advisor:
             return prepared
         if replaced is not None and prepared.intent != "rewrite":
             prepared.intent = "verdict"
-        if prepared.intent == "alternative" and describes_a_business(clean) and not asks_for_other_words(clean):
+        if (prepared.intent == "alternative" and describes_a_business(clean) and not asks_for_other_words(clean)
+                and not asks_if_interchangeable(clean)):  # "on alterne « consommateurs » et « clients », c'est grave ?"
             prepared.intent = "verdict"  # "we sell machinery to distributors: 'buyers' instead of 'customers'?" asks which fits them
         if prepared.intent == OTHER_WORK:  # in a conversation about these words, "and in our ads?" is about them
             prepared.intent = "difference"
@@ -266,12 +269,17 @@ class Advisor:
             if asks_in_general(clean) and not follow_up:
                 prepared.recommendation = no_recommendation()  # "which one is more correct in general?": it depends
             else:
+                named = (self.named_in_library(clean, result.hits)  # "à la Netflix": the library's word for Netflix,
+                         if not replaced and set(named_terms(clean, language)) <= set(main_words()[:2]) else None)  # unless other words are weighed
                 prepared.recommendation = ((self.two_groups(clean) if not replaced else None)
+                                           or (named[0] if named else None)
                                            or recommend(clean, " ".join(earlier), self.closeness(clean, offered_words(clean, language)),
                                                         exclude=replaced or ()))
         if about_audience:  # "on met une virgule avant le « et » ?" is about a house rule, not these words
             aims = aims_for(prepared.intent, prepared.recommendation.term, named_terms(query, language))
             prepared.aims = with_topics(aims, clean, prepared.intent)
+            if named and prepared.recommendation is named[0]:
+                prepared.aims = [named[1], *prepared.aims]  # the library's sentence about the business named, quoted first
         if prepared.intent == "rewrite":
             prepared.rewrite = self.rewrite(clean, prepared.recommendation)
         hits, aimed = self.with_aims(result.hits, prepared.aims)
@@ -305,6 +313,24 @@ class Advisor:
             return None
         reason = verdict_reasons()["mixed"].format(terms=", ".join(words), none=verdict_reasons()["none"])
         return Recommendation(None, 0.5, reason, {}, tuple(words), group_descriptions(question, turn))
+
+    def named_in_library(self, question: str, hits: list[Hit]) -> Optional[tuple[Recommendation, str]]:
+        """The word the library gives a business the question names ("a streaming app like Spotify"
+        → "Netflix or Spotify fall under the "customer" umbrella"): the one audience word of the
+        English sentences of the hits that name it, and that sentence; None when no name, or not exactly one word."""
+        names = proper_names(question)
+        found: dict[str, tuple[str, str]] = {}
+        for hit in hits if names else ():
+            english = hit.passage.text if hit.passage.lang == FALLBACK_LANGUAGE else (self.glosses.get(hit.passage, FALLBACK_LANGUAGE) if self.glosses else None)
+            for sentence in sentences_of(english or ""):
+                named = [name for name in names if re.search(rf"\b{re.escape(name)}\b", sentence)]
+                words = [label for label, term in terms().items() if term.forms["en"].search(sentence)]
+                if named and len(words) == 1:
+                    found[words[0]] = (named[0], sentence.strip())
+        if len(found) != 1:
+            return None
+        (term, (name, sentence)), = found.items()
+        return Recommendation(term, 0.8, f"{RATIONALES[term]} (the library names {name})", {term: [name]}), sentence
 
     def main_word_lead(self, text: str) -> float:
         """How much more ``text`` calls for the first main word than the second (cues and meaning)."""
@@ -450,7 +476,7 @@ class Advisor:
                 kept += 1
                 yield (" " if (opening or kept > 1) and joiner(language) else "") + sentence
         if not kept:
-            quote = quote_answer(prepared, self.similarity)
+            quote = quote_answer(prepared, self.similarity, quote_budget(opening))
             if quote:
                 yield (" " if opening and joiner(language) else "") + quote
 
@@ -594,6 +620,8 @@ def classify(question: str, earlier: list[str], nearest: Optional[Callable[[str]
         if found is None and offers_a_choice(question):
             return "verdict"
         return "verdict" if previous == "rewrite" else previous
+    if found == "verdict" and asks_when_each_fits(question):
+        return "alternative"  # "subscribers or members? or just customers lol. when does each word make sense?"
     if found == "verdict" and pastes_a_sentence_about_people(question):
         return "rewrite"  # 「英文、これで大丈夫？ "Thank you for being a valued client! …"」 asks for the sentence, fixed
     if found:
@@ -607,11 +635,13 @@ def classify(question: str, earlier: list[str], nearest: Optional[Callable[[str]
     kind = nearest(question) if nearest else "difference"
     if kind == OTHER_WORK and AUDIENCE.search(question):
         kind = "difference"  # "how do we price plans for our clients?" is still about them
-    if kind == "difference" and describes_a_business(question):
+    if kind in NEAREST_ABOUT_A_BUSINESS and describes_a_business(question):
         return "verdict"  # "we run a bakery, thoughts?" asks what to call the people who buy
     return kind
 
 
+NEAREST_ABOUT_A_BUSINESS = ("difference", "examples")  # kinds the nearest example may give a question that
+# describes the asker's business and matches no pattern: it asks what to call its people ("受託開発の会社です … 「Our Customers」")
 GROUP_WORDS = 14  # words at most of a group's description, quoted back in a two-group answer
 CLAUSE_END = re.compile(r"[.:;!?—–()\n。！？：；؟]")
 TRAILING_CONNECTOR = re.compile(r"[,،、，]\s*\w{1,4}\s*$")  # ", and" / ", und" / "، و" before the turn
@@ -656,7 +686,8 @@ def offers_a_choice(question: str) -> bool:
     """Whether a clause ending with a question mark offers a choice between two different
     audience words ("'Dear clients' oder 'Dear customers'?", "clients, customers ou un autre mot ?")."""
     connector, only_punctuation = choice_connector()
-    for clause in re.findall(r"[^.!?。！？؟\n]*(?:[?？؟]|$)", question.strip()):  # the last clause may have no question mark
+    question = without_inner_stops(question.strip())  # "'Thanks to all our clients!' o mejor customers?" is one clause
+    for clause in re.findall(r"[^.!?。！？؟\n]*(?:[?？؟]|$)", question):  # the last clause may have no question mark
         words = audience_words_in(clause)
         for (begin, end, first), (start, _, second) in zip(words, words[1:]):
             if first == second or start - end > CHOICE_GAP or choice_condition().search(clause[max(0, begin - CHOICE_GAP) : begin]):
@@ -665,6 +696,14 @@ def offers_a_choice(question: str) -> bool:
             if (joined and joined.start() < start) or only_punctuation.fullmatch(clause, end, start):
                 return True
     return False
+
+
+def without_inner_stops(text: str) -> str:
+    """``text`` with the sentence stops inside its quotes made commas, so a quoted slogan does not end the clause."""
+    for match in quotes_in(text):
+        inner = match.group(1)
+        text = text.replace(inner, re.sub(r"[.!?。！？؟]", ",", inner))
+    return text
 
 
 @lru_cache(maxsize=None)
@@ -733,6 +772,27 @@ def without_pasted_sentence(question: str) -> str:
 def asks_for_other_words(question: str) -> bool:
     """Whether the question asks which other words there are (intents.toml alternative ``open_list``)."""
     return any(re.search(p, question, re.IGNORECASE) for p in intents_data()["intent"]["alternative"].get("open_list", []))
+
+
+PROPER_NAME = re.compile(r"(?<![.!?:]\s)(?<!^)\b[A-Z][a-z]{3,}\b")  # "Netflix", not a sentence's first word
+
+
+def proper_names(question: str) -> list[str]:
+    """Capitalised Latin words inside the question's sentences that are not audience words ("Spotify")."""
+    return [m.group(0) for m in PROPER_NAME.finditer(question) if not AUDIENCE.fullmatch(m.group(0))
+            and not any(term.forms["en"].fullmatch(m.group(0)) for term in terms().values())]
+
+
+def asks_if_interchangeable(question: str) -> bool:
+    """Whether the question asks if two words may replace each other, or when each fits
+    (intents.toml alternative ``interchangeable``, ``when_each``)."""
+    return asks_when_each_fits(question) or any(
+        re.search(p, question, re.IGNORECASE) for p in intents_data()["intent"]["alternative"].get("interchangeable", []))
+
+
+def asks_when_each_fits(question: str) -> bool:
+    """Whether the question asks when each word fits ("when does each word make sense?")."""
+    return any(re.search(p, question, re.IGNORECASE) for p in intents_data()["intent"]["alternative"].get("when_each", []))
 
 
 def describes_a_business(question: str) -> bool:
@@ -922,11 +982,11 @@ def asker_language(question: str) -> str:
 def opening_for(prepared: Prepared) -> str:
     """Our own first sentence: the rewritten sentence, or the verdict; nothing for other questions."""
     language = prepared.language
-    if prepared.intent == "rewrite" and prepared.rewrite:
+    if prepared.intent == "rewrite" and prepared.rewrite:  # the word, then the sentence with it ("Use "customer". Rewritten: …")
         sentence, revised = prepared.rewrite
-        if revised.strip() == sentence.strip():
-            return message("already_right", language)
-        return f"{message('rewritten', language)} “{revised.strip()}”"
+        verdict = verdict_line(prepared, prepared.recommendation.term) if prepared.recommendation.term else ""
+        fixed = message("already_right", language) if revised.strip() == sentence.strip() else f"{message('rewritten', language)} “{revised.strip()}”"
+        return f"{verdict}{' ' if verdict and joiner(language) else ''}{fixed}"
     if not wants_verdict(prepared.intent):
         return ""
     term = prepared.recommendation.term
@@ -940,9 +1000,20 @@ def opening_for(prepared: Prepared) -> str:
         return message("two_groups", language, first=first, second=second)
     if term is None:
         return message("depends", language)
+    return verdict_line(prepared, term)
+
+
+def verdict_line(prepared: Prepared, term: str) -> str:
+    """'Use "client".', with the English word beside the asker's when the question writes it in
+    English ("on the English site: clients or customers?") or when the asker's word names two of
+    ours (Polish „kupujący” is both buyer and shopper: „kupujący” (shopper))."""
+    language = prepared.language
     word = terms()[term].name(language)
+    asked = f"{prepared.clean_question or prepared.question} {prepared.earlier}"  # a follow-up of "client czy customer?" too
     english = english_name_asked(term, asked, language) if language != "en" else None
-    if english and english.lower().rstrip("s") != word.lower():  # "on the English site: clients or customers?"
+    if not english and language != "en" and shares_its_name(term, language):
+        english = terms()[term].name("en")
+    if english and english.lower().rstrip("s") != word.lower():
         return message("verdict_english", language, term=word, english=english)
     return message("verdict", language, term=word)
 
@@ -1183,7 +1254,15 @@ def clean_sentence(sentence: str) -> str:
     return one_line(sentence)
 
 
-def quote_answer(prepared: Prepared, similarity: Optional[Callable[[str, str], float]] = None) -> str:
+def quote_budget(opening: str) -> int:
+    """Sentences left to quote after our opening, within the answer's MAX_SENTENCES ("Use "customer".
+    Rewritten: “…”" takes two): at most QUOTED_SENTENCES, at least one."""
+    used = len(answer_sentences(opening)) if opening else 1
+    return max(1, min(QUOTED_SENTENCES, MAX_SENTENCES - used))
+
+
+def quote_answer(prepared: Prepared, similarity: Optional[Callable[[str, str], float]] = None,
+                 budget: int = QUOTED_SENTENCES) -> str:
     """The passages' own sentences that best answer the question, labelled as a quote.
 
     Sentences of the passages shown in the asker's language compete (all passages when none
@@ -1195,7 +1274,7 @@ def quote_answer(prepared: Prepared, similarity: Optional[Callable[[str, str], f
     closest to that aim; then the sentences closest to the
     question (cosine with ``similarity``, else shared words; a sentence worded like the kind of
     question gets a bonus) while at least FILL_SHARE as close as the closest. At most
-    QUOTED_SENTENCES, a repeat (SAME_SENTENCE) skipped, each with its citation."""
+    ``budget`` sentences (QUOTED_SENTENCES), a repeat (SAME_SENTENCE) skipped, each with its citation."""
     question = prepared.clean_question or prepared.question
     wanted = content_words(question)
     patterns = dict(intents()[0]).get(prepared.intent, [])
@@ -1238,8 +1317,8 @@ def quote_answer(prepared: Prepared, similarity: Optional[Callable[[str, str], f
         overlaps = any(u[0] is unit[0] and unit[1] <= u[2] and u[1] <= unit[2] for u in chosen)
         repeated = similarity is not None and any(similarity(a, b) >= SAME_SENTENCE for u in chosen
                                                   for a in u[3][u[1] : u[2] + 1] for b in unit[3][unit[1] : unit[2] + 1])
-        if not overlaps and not repeated and taken + unit[2] - unit[1] + 1 <= QUOTED_SENTENCES:
-            chosen.append(whole_bullet(unit, chosen))
+        if not overlaps and not repeated and taken + unit[2] - unit[1] + 1 <= budget:
+            chosen.append(whole_bullet(unit, chosen, budget))
             return True
         return False
 
@@ -1264,7 +1343,7 @@ def quote_answer(prepared: Prepared, similarity: Optional[Callable[[str, str], f
 BULLET = re.compile(r"^\s*[•\-–*]\s")
 
 
-def whole_bullet(unit: tuple, chosen: list[tuple]) -> tuple:
+def whole_bullet(unit: tuple, chosen: list[tuple], budget: int = QUOTED_SENTENCES) -> tuple:
     """A list item's first sentence, about to be quoted after ``chosen``, with the rest of its
     line, within the quote budget ("• Shopper – browses several options before buying. Can be
     used interchangeably with customer …")."""
@@ -1272,7 +1351,7 @@ def whole_bullet(unit: tuple, chosen: list[tuple]) -> tuple:
     if not BULLET.match(sentences[first]):
         return unit
     taken = sum(end - start + 1 for _, start, end, _ in chosen) + last - first + 1
-    while (last + 1 < len(sentences) and taken < QUOTED_SENTENCES and not BULLET.match(sentences[last + 1])
+    while (last + 1 < len(sentences) and taken < budget and not BULLET.match(sentences[last + 1])
            and (last + 2 == len(sentences) or BULLET.match(sentences[last + 2]))  # followed by the next item (or the passage's end), not a paragraph
            and on_one_line(evidence.text, sentences[last], sentences[last + 1])
            and not any(other[0] is evidence and other[1] <= last + 1 <= other[2] for other in chosen)):

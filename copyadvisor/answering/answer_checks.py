@@ -12,7 +12,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-from ..knowledge import echo_markers, main_words, terms
+from ..knowledge import echo_markers, main_words, shares_its_name, terms
 from ..language import detect_language
 from ..types import Answer
 
@@ -136,7 +136,9 @@ def script_share(text: str, language: str) -> float:
 
 
 def check_language(answer: Answer, expected: Expectation) -> Check:
-    text = plain(answer.text)
+    """The answer is in the asker's language and script, short quotes and a rewritten sentence
+    aside (the sentence fixed stays in the language it was given in, as in check_foreign_words)."""
+    text = plain(answer.text.replace(answer.rewritten, " ") if answer.rewritten else answer.text)
     quoted = re.sub(r"[\"“”«»„「」『』][^\"“”«»„「」『』]{0,40}[\"“”«»„「」『』]", " ", text)
     detected = detect_language(quoted)
     share = script_share(quoted, expected.lang)
@@ -176,6 +178,14 @@ def english_main_forms() -> set[str]:
     return {form for name in names for form in (name, name + "s")}
 
 
+def english_name_of_shared(term: Optional[str], lang: str) -> set[str]:
+    """The English name of ``term`` (singular and plural) when another word has its name in ``lang``."""
+    if not term or term not in terms() or lang == "en" or not shares_its_name(term, lang):
+        return set()
+    english = terms()[term].name("en").lower()
+    return {english, english + "s"}
+
+
 def check_foreign_words(answer: Answer, expected: Expectation) -> Check:
     """No word copied from a passage in another language, and no audience word of another language.
     A rewritten sentence is left out: it is in the language of the sentence the asker gave."""
@@ -187,6 +197,7 @@ def check_foreign_words(answer: Answer, expected: Expectation) -> Check:
     allowed = set(own) | set(words_of(own_shown))
     if any(terms()[word].forms["en"].search(asked) for word in main_words()[:2]):
         allowed |= english_main_forms()  # "…mamy wszędzie „customers”" → "Użyj „clients”": the asker's English copy
+    allowed |= english_name_of_shared(answer.recommendation.term, lang)  # „kupujący” (shopper): Polish has one word for two
     foreign_words: set[str] = set()
     for passage in answer.passages:
         for key, passage_lang in (("text", passage.get("lang")), ("original_text", passage.get("original_lang"))):
