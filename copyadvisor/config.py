@@ -44,7 +44,8 @@ class Config:
     port: int = 7860
     api_tokens: str = ""  # comma-separated bearer tokens; empty = the API needs no token
     allowed_origins: str = ""  # comma-separated origins that may embed the widget and call the API
-    rate_limit: int = 30  # requests per minute per client on /api and the widget
+    rate_limit: int = 120  # requests per minute per client on /api and the widget: above what one client asking one
+    # question after another reaches (answers take 0.5-3 s); floods of parallel requests meet max_waiting first
     max_body_bytes: int = 262_144  # larger requests get 413
     max_waiting: int = 8  # answers waiting for the model beyond this get 503
     answers: str = "auto"  # who writes the answer text: quotes (the library's sentences) | model | auto (quotes with a bundled model)

