@@ -7,6 +7,7 @@
     copyadvisor review FILE|- [--json] [--context C] [--apply]  findings with spans; exit 1 on any warning
     copyadvisor eval retrieval [--questions F] recall@1/@5 and MRR per language, per question set
     copyadvisor eval answers [--scenarios F]   the answer text checked: facts, echoes, numbers, language, verdict, citations
+                             [--api URL]       ... asking a running copyadvisor through POST /api/v1/ask
     copyadvisor bench retrieval                index build time, query latency p50/p95, peak memory
     copyadvisor bench generation               load, first token, decode tok/s: each bundled model, int8 and bf16
     copyadvisor bench review                   review time of a 5,000-character draft
@@ -121,6 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--report-dir", help="where the Markdown reports go (default: eval/reports/)")
     evaluate.add_argument("--with-documents", metavar="FOLDER",
                           help="answer from a scratch library: the corpus plus FOLDER's documents and styles/ (e.g. eval/house for eval/answers-house.jsonl)")
+    evaluate.add_argument("--api", metavar="URL",
+                          help="answers: ask a running copyadvisor through POST /api/v1/ask (e.g. http://127.0.0.1:7860), history included")
+    evaluate.add_argument("--api-token", metavar="TOKEN", help="with --api: the bearer token, when the server has api_tokens")
     evaluate.add_argument("--drafts", help="review draft file (default: eval/review.jsonl)")
     evaluate.add_argument("--json", action="store_true")
     evaluate.add_argument("--show-failures", action="store_true")
@@ -195,6 +199,13 @@ def config_from(args: argparse.Namespace):
 
 def library_from(args: argparse.Namespace, force_rebuild: bool = False) -> Library:
     return open_library(config_from(args), force_rebuild=force_rebuild)
+
+
+def api_advisor_from(args: argparse.Namespace):
+    """Answers from a running copyadvisor's HTTP API (``--api URL``; ``--api-token`` when it needs one)."""
+    from .evaluation.api_client import ApiAdvisor
+
+    return ApiAdvisor(args.api, open_library(config_from(args)), token=args.api_token)
 
 
 def advisor_from(args: argparse.Namespace):
@@ -390,7 +401,7 @@ def eval_answers(args: argparse.Namespace) -> int:
 
     from .evaluation.answer_eval import DEFAULT_SETS, failures, format_summary, load_items, report_path, run, summarise, write_report
 
-    advisor = advisor_from(args)
+    advisor = api_advisor_from(args) if args.api else advisor_from(args)
     summaries = {}
     for path in (Path(p) for p in (args.scenarios or DEFAULT_SETS)):
         items = load_items(path)

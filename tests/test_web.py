@@ -85,6 +85,23 @@ def test_ask_json(base):
     assert answer["recommendation"]["term"] == "customer" and answer["grounded"] and answer["citations"]
 
 
+def test_an_answer_set_runs_through_the_api_and_is_checked_like_answers_made_in_process(base, loaded):
+    from copyadvisor.evaluation.answer_eval import Item, run
+    from copyadvisor.answering.answer_checks import Expectation
+    from copyadvisor.answering.advisor import Turn
+    from copyadvisor.evaluation.api_client import ApiAdvisor
+
+    _, services = loaded
+    history = [Turn("user", "We run a law firm. Client or customer?"), Turn("assistant", 'Use "client".')]
+    expected = Expectation(lang="en", intent="followup", question="and the people who just buy our printed guide once?",
+                           facts=[], must_not=[], expect_term="customer", history_text=" ".join(t.content for t in history))
+    remote = ApiAdvisor(base, services.advisor.library)
+    (result,) = run(remote, [Item("api-1", expected, history)])
+    in_process = services.advisor.ask(expected.question, history)
+    assert result.answer.text == in_process.text and result.answer.recommendation.term == in_process.recommendation.term == "customer"
+    assert result.passed, result.failed()
+
+
 def test_ask_streams_server_sent_events(base):
     events = []
     with http.stream("POST", f"{base}/api/v1/ask", json={"question": "私たちは法律事務所です。クライアントと顧客のどちらですか？", "stream": True}, timeout=120) as response:
