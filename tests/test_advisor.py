@@ -422,6 +422,11 @@ def test_a_citation_shows_the_sentence_the_answer_quotes_from_its_passage():
     answer = "From the library: “The word comes from the Latin for custom.” [2]"
     assert citation(2, evidence, answer).quote == "The word comes from the Latin for custom."
     assert citation(2, evidence, "A model's own sentence [2]").quote == "An opening sentence that says little."
+    german = ("Das hängt von der Gruppe ab. „customers“ passt zur ersten (Laufkundschaft), „clients“ zur zweiten. "
+              "Aus der Bibliothek: “Ein Satz.” [1] “The word comes from the Latin for custom.” [2]")
+    assert citation(2, evidence, german).quote == "The word comes from the Latin for custom."  # not from „customers“ on
+    rewrite = 'Use "customer". Rewritten: “Thank you!” From the library: “The word comes from the Latin for custom.” [2]'
+    assert citation(2, evidence, rewrite).quote == "The word comes from the Latin for custom."
 
 
 def test_a_new_question_in_a_conversation_is_not_taken_for_a_follow_up(library):
@@ -809,11 +814,13 @@ def test_or_another_word_weighs_every_word():
     assert offered_words("في صفحة المتجر نكتب customers ولا clients؟", "ar") == ["client", "customer"]
 
 
-def test_a_verdict_in_a_language_with_one_word_for_both_names_the_english_word():
+def test_a_verdict_names_the_english_word_when_the_copy_asked_about_is_english():
     from copyadvisor.answering.advisor import english_name_asked
 
     assert english_name_asked("client", "Na anglojęzycznej stronie mamy wszędzie „customers”. Zmieniać?", "pl") == "clients"
-    assert english_name_asked("client", "Auf der englischen Seite steht überall „customers“. Ändern?", "de") is None  # „Klient“ is unambiguous
+    assert english_name_asked("client", "Auf der englischen Seite steht überall „customers“. Ändern?", "de") == "clients"
+    assert english_name_asked("client", "英語の会社案内のページ名が「Our Customers」ですが、これで合ってますか？", "ja") == "clients"
+    assert english_name_asked("client", "Auf der Website steht überall Kunden. Ändern?", "de") is None  # no English copy
     assert english_name_asked("member", "clients, customers ou un autre mot ?", "fr") is None
 
 
@@ -966,3 +973,30 @@ def test_seo_keywords_are_not_a_question_about_words_for_people():
 
     assert pattern_intent("Jakie słowa kluczowe SEO wybrać pod frazę 'agencja marketingowa Kraków'?") is None
     assert pattern_intent("Jakiego słowa użyć dla naszych klientów?") == "verdict"
+
+
+def test_what_other_words_besides_the_two_aims_at_the_other_words():
+    from copyadvisor.answering.advisor import other_words_cued
+
+    assert other_words_cued("カフェのInstagramで、フォローしてくれてる人のことを「our customers」って書いてました") == ["follower"]
+    assert "client" not in other_words_cued("What other words can I use instead of customer?")
+    assert len(other_words_cued("What other words can I use instead of customer?")) > 2
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("Can you explain client vs customer in plain English for a new hire? 3 bullet points max pls", "difference"),
+    ("Necesito una definición rápida de customer vs client para el glosario de marca", "difference"),
+    ("In the piece about client vs customer, which subscription companies get named as still having 'customers'?", "examples"),
+    ('Drafting the order confirmation email and our founder wrote "Thank you for being a valued client!" keep it?', "rewrite"),
+])
+def test_client_vs_customer_names_the_topic_not_a_choice(question, kind):
+    assert classify(question, [], lambda q: "verdict") == kind
+
+
+def test_other_work_that_asks_about_the_librarys_topics_is_answered(library):
+    advisor = Advisor(library, None, answers="quotes")
+    ads = "Vamos a lanzar campaña en Meta Ads y Google Ads. Si nuestro público son customers y no clients, ¿en qué debería cambiar el mensaje de los anuncios?"
+    assert advisor.prepare(ads, []).decline_reason is None
+    email = ("Drafting the order confirmation email rn and our founder wrote \"Thank you for being a valued client!\" keep it?")
+    assert advisor.prepare(email, []).decline_reason is None
+    assert advisor.prepare("Which Google Ads bidding strategy should we pick for our clients' campaigns?", []).decline_reason == "out_of_scope"

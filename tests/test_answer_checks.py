@@ -155,3 +155,16 @@ def test_an_english_word_the_asker_wrote_inside_japanese_text_is_theirs():
                    [Citation(1, "x#1", "x", "en", "")], True, passages=shown)
     assert check_foreign_words(reply, expect(lang="ja", question="customerって語源なんでしたっけ？")).passed
     assert not check_foreign_words(reply, expect(lang="ja", question="顧客の語源は？")).passed
+
+
+def test_a_rewritten_sentence_in_the_language_it_was_given_in_does_not_count_against_the_answers_language():
+    from copyadvisor.answering.answer_checks import check_language
+    from copyadvisor.types import Answer, Recommendation
+
+    revised = "Every client gets a 12-week program designed around their body and goals, with weekly check-ins."
+    text = f"「クライアント」を使いましょう。修正案： “{revised}”ライブラリより： “クライアントは継続的です。” [1]"
+    expected = Expectation(lang="ja", intent="rewrite", question="直してもらえますか？")
+    answer = Answer("q", text, "ja", Recommendation("client", 0.8, ""), [], True, rewritten=revised)
+    assert check_language(answer, expected).passed
+    answer.rewritten = None  # the same text with no sentence fixed: mostly English
+    assert not check_language(answer, expected).passed

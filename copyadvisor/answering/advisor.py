@@ -240,7 +240,7 @@ class Advisor:
             return prepared
         started = time.perf_counter()
         follow_up, alone = self.follows_up(clean, earlier)
-        if not follow_up and OTHER_TASK.search(request) and not (asks_a_word or asks_about_words(request)):
+        if not follow_up and OTHER_TASK.search(request) and not (asks_a_word or asks_about_words(request) or about_the_library(clean)):
             prepared.decline_reason = "out_of_scope"  # "what day rate should I quote new clients?": not about the words
             return prepared
         query = f"{earlier[-1]} {clean}" if follow_up else clean
@@ -277,6 +277,9 @@ class Advisor:
                                                         exclude=replaced or ()))
         if about_audience:  # "on met une virgule avant le « et » ?" is about a house rule, not these words
             aims = aims_for(prepared.intent, prepared.recommendation.term, named_terms(query, language))
+            if prepared.intent == "alternative" and asks_for_other_words(clean):  # "… other than customer and client?"
+                others = other_words_cued(clean)  # the words its description calls for (Instagram: follower), else each of them
+                aims = [aim for word in others for aim in aims_for(prepared.intent, None, [word])]
             prepared.aims = with_topics(aims, clean, prepared.intent)
             if named and prepared.recommendation is named[0]:
                 prepared.aims = [named[1], *prepared.aims]  # the library's sentence about the business named, quoted first
@@ -769,6 +772,15 @@ def without_pasted_sentence(question: str) -> str:
     return question.replace(sentence, " ") if sentence else question
 
 
+def other_words_cued(question: str) -> list[str]:
+    """The words other than the main two that the question's cues call for, strongest first
+    ("our Instagram followers" → follower); all the other words when none is cued."""
+    scores, _ = score_terms(question)
+    others = [word for word in terms() if word not in main_words()[:2]]
+    cued = sorted((word for word in others if scores.get(word)), key=lambda word: -scores[word])
+    return cued[:2] or others
+
+
 def asks_for_other_words(question: str) -> bool:
     """Whether the question asks which other words there are (intents.toml alternative ``open_list``)."""
     return any(re.search(p, question, re.IGNORECASE) for p in intents_data()["intent"]["alternative"].get("open_list", []))
@@ -781,6 +793,16 @@ def proper_names(question: str) -> list[str]:
     """Capitalised Latin words inside the question's sentences that are not audience words ("Spotify")."""
     return [m.group(0) for m in PROPER_NAME.finditer(question) if not AUDIENCE.fullmatch(m.group(0))
             and not any(term.forms["en"].fullmatch(m.group(0)) for term in terms().values())]
+
+
+def about_the_library(question: str) -> bool:
+    """Whether a question that also names other work is still one the library answers: it pastes
+    copy about people ("Drafting the order confirmation email … 'Thank you for being a valued
+    client!' keep it?") or asks about one of the library's topics for both its main words ("Google
+    Ads: if our audience are customers and not clients, how should the ads change?"; not "which
+    Google Ads bidding strategy for our clients' campaigns?")."""
+    both = set(main_words()[:2]) <= set(named_terms(question, asker_language(question)))
+    return pastes_a_sentence_about_people(question) or (both and bool(topic_aims(question)))
 
 
 def asks_if_interchangeable(question: str) -> bool:
@@ -1020,12 +1042,12 @@ def verdict_line(prepared: Prepared, term: str) -> str:
 
 def english_name_asked(term: str, asked: str, language: str) -> Optional[str]:
     """The recommended word in English, as the question writes it, when the question writes it;
-    in a language that writes both main words with one word, also when the question writes the
-    other one in English ("mamy wszędzie „customers”. Zmieniać?" → "clients", not „klient”)."""
+    also when the question writes the other main word in English: the copy is in English
+    ("mamy wszędzie „customers”. Zmieniać?" → "clients", not „klient”; 「Our Customers」で合ってますか？ → "clients")."""
     found = terms()[term].forms["en"].search(asked)
     if found:
         return found.group(0)
-    if language not in gloss_words()["ambiguous_word"] or term not in main_words()[:2]:
+    if term not in main_words()[:2]:
         return None
     for other in main_words()[:2]:
         written = terms()[other].forms["en"].search(asked) if other != term else None
@@ -1430,7 +1452,10 @@ def cited_numbers(text: str) -> list[int]:
     return [int(n) for group in CITATION.findall(text) for n in re.split(r"[,;]", group)]
 
 
-QUOTED = re.compile(r"“([^”]+)”\s*\[(\d+)\]")
+# A quote and its citation: it opens after the label ("From the library: ", "ライブラリより：") or the
+# citation before it, never at a German closing “ ("„customers“ passt zur ersten …"), and holds no
+# other quote's end (”) followed by more text ("Rewritten: “Thank you!” From the library: …").
+QUOTED = re.compile(r"(?:(?<=[:：]\s)|(?<=[:：])|(?<=\]\s)|(?<=\]))“((?:(?!”\s*[^\s\[]).)+?)”\s*\[(\d+)\]")
 
 
 def citation(number: int, evidence: Evidence, answer_text: str = "") -> Citation:
