@@ -527,7 +527,7 @@ def test_a_verdict_names_the_english_word_the_question_wrote():
 
     assert opening("Na angielskiej stronie: „clients” czy „customers”?", "pl", "customer") == "Użyj „customers” (po polsku: „klient jednorazowy”)."
     assert opening("Jak nazywać osoby, które kupują raz?", "pl", "customer") == "Użyj słowa „klient jednorazowy”."
-    assert opening("Sur le site anglais, « clients » ou « customers » ?", "fr", "client") == "Utilisez « client »."  # the same word
+    assert opening("Sur le site anglais, « clients » ou « customers » ?", "fr", "client") == "Utilisez « clients »."  # the form the question writes: the English copy
 
 
 @pytest.mark.parametrize("question, language, offered", [
@@ -1000,3 +1000,19 @@ def test_other_work_that_asks_about_the_librarys_topics_is_answered(library):
     email = ("Drafting the order confirmation email rn and our founder wrote \"Thank you for being a valued client!\" keep it?")
     assert advisor.prepare(email, []).decline_reason is None
     assert advisor.prepare("Which Google Ads bidding strategy should we pick for our clients' campaigns?", []).decline_reason == "out_of_scope"
+
+
+def test_a_french_verdict_on_english_copy_writes_the_english_form():
+    from copyadvisor.answering.advisor import Prepared, opening_for
+    from copyadvisor.types import Recommendation
+
+    question = "Ma plaquette en anglais dit « Our customers trust us with their future ». Ça passe ou je change le mot ?"
+    prepared = Prepared(question, "fr", Recommendation("client", 0.9, "", {}), clean_question=question)
+    prepared.intent = "verdict"
+    assert opening_for(prepared) == "Utilisez « clients »."
+
+
+def test_the_passage_naming_the_business_asked_about_is_shown_and_quoted(library):
+    advisor = Advisor(library, None, answers="quotes")
+    answer = advisor.ask("we're a music streaming app, a bit like Spotify: monthly plan, no human contact. customers or clients?")
+    assert answer.recommendation.term == "customer" and "Spotify" in answer.text

@@ -286,6 +286,9 @@ class Advisor:
         if prepared.intent == "rewrite":
             prepared.rewrite = self.rewrite(clean, prepared.recommendation)
         hits, aimed = self.with_aims(result.hits, prepared.aims)
+        if named and prepared.recommendation is named[0]:  # the passage naming the business is shown, next to the best one
+            hits = [hits[0], named[2], *(h for h in hits[1:] if h.passage.id != named[2].passage.id)]
+            aimed = aimed | {named[2].passage.id}
         prepared.hits = self.with_support(self.with_house_rules(clean, hits), prepared.recommendation.term)
         prepared.evidence = self.choose_evidence(prepared.hits, language, aimed)
         return prepared
@@ -317,10 +320,10 @@ class Advisor:
         reason = verdict_reasons()["mixed"].format(terms=", ".join(words), none=verdict_reasons()["none"])
         return Recommendation(None, 0.5, reason, {}, tuple(words), group_descriptions(question, turn))
 
-    def named_in_library(self, question: str, hits: list[Hit]) -> Optional[tuple[Recommendation, str]]:
+    def named_in_library(self, question: str, hits: list[Hit]) -> Optional[tuple[Recommendation, str, Hit]]:
         """The word the library gives a business the question names ("a streaming app like Spotify"
         → "Netflix or Spotify fall under the "customer" umbrella"): the one audience word of the
-        English sentences of the hits that name it, and that sentence; None when no name, or not exactly one word."""
+        English sentences of the hits that name it, that sentence and its hit; None when no name, or not exactly one word."""
         names = proper_names(question)
         found: dict[str, tuple[str, str]] = {}
         for hit in hits if names else ():
@@ -329,11 +332,11 @@ class Advisor:
                 named = [name for name in names if re.search(rf"\b{re.escape(name)}\b", sentence)]
                 words = [label for label, term in terms().items() if term.forms["en"].search(sentence)]
                 if named and len(words) == 1:
-                    found[words[0]] = (named[0], sentence.strip())
+                    found[words[0]] = (named[0], sentence.strip(), hit)
         if len(found) != 1:
             return None
-        (term, (name, sentence)), = found.items()
-        return Recommendation(term, 0.8, f"{RATIONALES[term]} (the library names {name})", {term: [name]}), sentence
+        (term, (name, sentence, hit)), = found.items()
+        return Recommendation(term, 0.8, f"{RATIONALES[term]} (the library names {name})", {term: [name]}), sentence, hit
 
     def main_word_lead(self, text: str) -> float:
         """How much more ``text`` calls for the first main word than the second (cues and meaning)."""
@@ -1037,7 +1040,7 @@ def verdict_line(prepared: Prepared, term: str) -> str:
         english = terms()[term].name("en")
     if english and english.lower().rstrip("s") != word.lower():
         return message("verdict_english", language, term=word, english=english)
-    return message("verdict", language, term=word)
+    return message("verdict", language, term=english or word)  # « clients » as the English copy writes it, not « client »
 
 
 def english_name_asked(term: str, asked: str, language: str) -> Optional[str]:
