@@ -713,9 +713,19 @@ def without_inner_stops(text: str) -> str:
 
 
 @lru_cache(maxsize=None)
+def intent_patterns(kind: str, key: str) -> list[re.Pattern]:
+    """One of an intent's lists in intents.toml (verdict ``context``, alternative ``open_list`` ...), compiled once."""
+    return [re.compile(p, re.IGNORECASE) for p in intents_data()["intent"][kind].get(key, [])]
+
+
 def verdict_patterns(key: str) -> list[re.Pattern]:
     """One of intents.toml's verdict lists (``context``, ``naming``, ``two_groups``, ``someone`` ...), compiled."""
-    return [re.compile(p, re.IGNORECASE) for p in intents_data()["intent"]["verdict"].get(key, [])]
+    return intent_patterns("verdict", key)
+
+
+def matches_alternative(key: str, question: str) -> bool:
+    """Whether the question matches one of intents.toml's alternative lists (``open_list``, ``interchangeable``, ``when_each``)."""
+    return any(p.search(question) for p in intent_patterns("alternative", key))
 
 
 def offered_words(question: str, language: str) -> list[str]:
@@ -786,7 +796,7 @@ def other_words_cued(question: str) -> list[str]:
 
 def asks_for_other_words(question: str) -> bool:
     """Whether the question asks which other words there are (intents.toml alternative ``open_list``)."""
-    return any(re.search(p, question, re.IGNORECASE) for p in intents_data()["intent"]["alternative"].get("open_list", []))
+    return matches_alternative("open_list", question)
 
 
 PROPER_NAME = re.compile(r"(?<![.!?:]\s)(?<!^)\b[A-Z][a-z]{3,}\b")  # "Netflix", not a sentence's first word
@@ -811,13 +821,12 @@ def about_the_library(question: str) -> bool:
 def asks_if_interchangeable(question: str) -> bool:
     """Whether the question asks if two words may replace each other, or when each fits
     (intents.toml alternative ``interchangeable``, ``when_each``)."""
-    return asks_when_each_fits(question) or any(
-        re.search(p, question, re.IGNORECASE) for p in intents_data()["intent"]["alternative"].get("interchangeable", []))
+    return asks_when_each_fits(question) or matches_alternative("interchangeable", question)
 
 
 def asks_when_each_fits(question: str) -> bool:
     """Whether the question asks when each word fits ("when does each word make sense?")."""
-    return any(re.search(p, question, re.IGNORECASE) for p in intents_data()["intent"]["alternative"].get("when_each", []))
+    return matches_alternative("when_each", question)
 
 
 def describes_a_business(question: str) -> bool:
