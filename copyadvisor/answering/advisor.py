@@ -1049,7 +1049,7 @@ def verdict_line(prepared: Prepared, term: str) -> str:
         english = terms()[term].name("en")
     if english and english.lower().rstrip("s") != word.lower():
         return message("verdict_english", language, term=word, english=english)
-    return message("verdict", language, term=(english or word).lower())  # « clients » as the English copy writes it, not « client »
+    return message("verdict", language, term=english.lower() if english else word)  # « clients » as the English copy writes it, not « client »; German „Klient“ keeps its capital
 
 
 def english_name_asked(term: str, asked: str, language: str) -> Optional[str]:
