@@ -344,11 +344,12 @@ def test_each_kind_of_question_has_its_aims():
     difference = aims_for("difference", None, [])  # names no word: the library's main two
     assert len(difference) == 3 and TERM_QUERIES["client"] in difference[1] and TERM_QUERIES["customer"] in difference[2]  # the contrast first
     assert len(aims_for("alternative", None, ["follower"])) == 1
-    assert len(aims_for("why", None, [])) == 2 and aims_for("general", None, []) == []  # cost, resources (advertising: a topic)
+    assert len(aims_for("why", None, [])) == 3 and aims_for("general", None, []) == []  # the two relationships, how each is won
     from copyadvisor.answering.advisor import with_topics
 
-    b2b = with_topics(["why"], "We're B2B, why does it matter?", "why")
-    assert len(b2b) == 2 and "B2B" in b2b[1]
+    b2b = with_topics(["why"], "We're B2B, why does it matter?", "why")  # what keeping people costs and needs, instead
+    assert "why" not in b2b and len(b2b) == 3 and "B2B" in b2b[2]
+    assert with_topics(["why"], "Why does it matter what we call them?", "why") == ["why"]
     assert with_topics(["meaning"], "We're B2B, client or customer?", "verdict") == ["meaning"]  # a topic for some kinds only
 
 
@@ -1016,3 +1017,75 @@ def test_the_passage_naming_the_business_asked_about_is_shown_and_quoted(library
     advisor = Advisor(library, None, answers="quotes")
     answer = advisor.ask("we're a music streaming app, a bit like Spotify: monthly plan, no human contact. customers or clients?")
     assert answer.recommendation.term == "customer" and "Spotify" in answer.text
+
+
+@pytest.mark.parametrize("question, continues", [
+    ("got it, thanks. and the 4 cafés + 1 boutique hotel we supply every morning?", True),
+    ("Super, dzięki. A jak nazwać ludzi, którzy kupują gotowego e-booka?", True),
+    ("thanks", False),
+])
+def test_a_follow_up_may_open_with_several_thanks(question, continues):
+    from copyadvisor.answering.advisor import opens_like_follow_up
+
+    assert opens_like_follow_up(question) is continues
+
+
+def test_a_follow_up_describing_recipes_is_not_declined_as_cooking(library):
+    advisor = Advisor(library, None, answers="quotes")
+    history = [Turn("user", "We're a family bakery with 2 shops. For the English menu board: customers or clients?"),
+               Turn("assistant", "“Customers” fits here: people buy on the spot.")]
+    question = "got it, thanks. and the cafés we supply every morning? yearly contracts, we bake to their own recipes"
+    assert advisor.prepare(question, history).decline_reason is None
+    assert advisor.prepare("Give me a recipe for banana bread", []).decline_reason == "out_of_scope"
+
+
+@pytest.mark.parametrize("question", [
+    "Pour le site en anglais, on met un seul mot pour tout le monde ou pas ?",
+    'My FAQ says "How do I become a customer?" — would it sound weird to keep that wording?',
+    'The intern wrote "Our clients love the new protein bar range" for the machine wraps. fine or nah?',
+])
+def test_asking_whether_a_wording_works_asks_for_a_word(question):
+    from copyadvisor.answering.advisor import pattern_intent
+
+    assert pattern_intent(question) == "verdict"
+
+
+@pytest.mark.parametrize("text, term", [
+    ("Every dog gets its own training plan, weekly home visits for 3-6 months, and they call me back for their next dog.", "client"),
+    ("We operate vending machines in train stations: tap card, grab a snack, gone in 20 secs.", "customer"),
+    ("Wir beliefern Cafés mit eigens für sie entwickelten Röstungen, jeder hat einen festen Ansprechpartner.", "client"),
+])
+def test_plain_descriptions_of_a_relationship_are_cues(text, term):
+    from copyadvisor.answering.cues import score_terms
+
+    scores, _ = score_terms(text)
+    assert max(scores, key=scores.get) == term
+
+
+def test_two_numbered_groups_get_it_depends(library):
+    question = ("We run an escape room business. Two sides to it: (1) the public — groups of friends book a room online, pay, "
+                "play, done; (2) about ten companies who have us design a bespoke team-building game every quarter, with "
+                "their own coordinator on our side. What do we call these people?")
+    answer = Advisor(library, None, answers="quotes").prepare(question, [])
+    assert answer.recommendation.term is None and set(answer.recommendation.groups) == {"client", "customer"}
+
+
+@pytest.mark.parametrize("question, matters", [
+    ("Warum sollte es uns im Marketing überhaupt interessieren, ob wir von clients oder customers sprechen?", True),
+    ("ぶっちゃけ「クライアント」と「顧客」の呼び分けって、ビジネス的に意味あるんですか?", True),
+    ("Kenapa sih pelanggan (customer) katanya lebih susah dibikin puas dibanding klien?", False),
+    ("法律事務所がお客さんのことを「クライアント」と呼ぶのはなぜですか？", False),
+])
+def test_a_why_question_asks_whether_it_matters_or_about_one_fact(question, matters):
+    from copyadvisor.answering.advisor import asks_if_it_matters, pattern_intent
+
+    assert pattern_intent(question) == "why" and asks_if_it_matters(question) is matters
+
+
+def test_where_to_draw_the_line_asks_for_the_difference():
+    from copyadvisor.answering.advisor import pattern_intent, topic_aims
+
+    assert pattern_intent("英語の client と customer ってどこで線引きすればいいんでしょう？") == "difference"
+    assert pattern_intent("Where do we draw the line between a client and a customer?") == "difference"
+    assert topic_aims("في الكتابة الإعلانية بالإنجليزي، متى يكون الشخص client ومتى يكون customer؟") == []  # copywriting, not ads
+    assert topic_aims("كيف نكتب الإعلانات للعملاء؟")

@@ -96,7 +96,8 @@ def intents_data() -> dict:
 def intents() -> tuple[list[tuple[str, list[re.Pattern]]], dict[str, bool]]:
     """(kind, patterns) in the order they are tried, and which kinds open with a verdict."""
     data = intents_data()
-    order = [(data["intent"][name].get("same_as", name), [re.compile(p, re.IGNORECASE) for p in data["intent"][name]["patterns"]])
+    order = [(data["intent"][name].get("same_as", name),
+              [re.compile(p, re.IGNORECASE) for p in data["intent"][name]["patterns"] + data["intent"][name].get("specific", [])])
              for name in data["order"]]
     return order, {name: bool(entry.get("verdict")) for name, entry in data["intent"].items()}
 
@@ -281,6 +282,8 @@ class Advisor:
                 others = other_words_cued(clean)  # the words its description calls for (Instagram: follower), else each of them
                 aims = [aim for word in others for aim in aims_for(prepared.intent, None, [word])]
             prepared.aims = with_topics(aims, clean, prepared.intent)
+            if prepared.intent == "why" and not asks_if_it_matters(clean):
+                prepared.aims = [clean, *prepared.aims]  # "why do law firms say clients?": the sentence closest to it first
             if named and prepared.recommendation is named[0]:
                 prepared.aims = [named[1], *prepared.aims]  # the library's sentence about the business named, quoted first
         if prepared.intent == "rewrite":
@@ -754,6 +757,12 @@ def asks_about_words(question: str) -> bool:
     return bool(ABOUT_WORDS.search(question)) or pattern_intent(question) in WORD_INTENTS
 
 
+def asks_if_it_matters(question: str) -> bool:
+    """Whether a why question asks if the distinction matters at all ("why should we care?"),
+    not about one fact ("why do law firms say clients?": intents.toml why ``specific``)."""
+    return any(p.search(question) for p in intent_patterns("why", "patterns"))
+
+
 def asks_in_general(question: str) -> bool:
     """A verdict asked "in general" ("which one is more correct in general?"), with no cue and no
     business of the asker's described: the articles say it depends on the relationship."""
@@ -851,8 +860,11 @@ def wants_verdict(intent: str) -> bool:
 
 @lru_cache(maxsize=1)
 def intent_aims() -> dict[str, list[str]]:
-    """intents.toml's ``aim``/``aims`` of each kind of question: what a right answer to it states."""
-    return {name: entry.get("aims") or ([entry["aim"]] if entry.get("aim") else [])
+    """intents.toml's ``aim``/``aims`` of each kind of question, then the aims of its ``topics``:
+    what a right answer to it states."""
+    topics = intents_data().get("topic", {})
+    return {name: (entry.get("aims") or ([entry["aim"]] if entry.get("aim") else []))
+            + [aim for topic in entry.get("topics", []) for aim in topics[topic]["aims"]]
             for name, entry in intents_data()["intent"].items()}
 
 
@@ -900,6 +912,14 @@ def question_topics(intent: Optional[str] = None) -> list[tuple[list[re.Pattern]
             if intent in topic.get("kinds", [intent])]  # no intent: the topics of every kind
 
 
+@lru_cache(maxsize=None)
+def replacing_topics(intent: str) -> list[list[re.Pattern]]:
+    """The patterns of the topics whose aims replace the kind's own (``instead``) for ``intent``."""
+    return [[re.compile(p, re.IGNORECASE) for p in topic["patterns"]]
+            for topic in intents_data().get("topic", {}).values()
+            if topic.get("instead") and intent in topic.get("kinds", [intent])]
+
+
 def topic_aims(question: str, first: Optional[bool] = None) -> list[str]:
     """The aims of the topics the question raises ("and in our ads?": how to speak to each
     group); ``first``: only those quoted before (True) or after (False) the kind's own aims."""
@@ -914,6 +934,8 @@ def with_topics(aims: list[str], question: str, intent: str) -> list[str]:
     ad; a rewrite needs no topic)."""
     if intent == "rewrite":
         return aims
+    if any(any(p.search(question) for p in patterns) for patterns in replacing_topics(intent)):
+        aims = []  # "why care, as a SaaS?": what keeping subscribers costs, not the kind's general aims
     raised = [(aim, first) for patterns, aim, first in question_topics(intent) if any(p.search(question) for p in patterns)]
     if intent == "examples":  # "brands that turned buyers into loyal clients?": examples of that topic
         return list(dict.fromkeys([*(aim for aim, _ in raised), *aims]))
@@ -957,13 +979,13 @@ def is_follow_up(question: str) -> bool:
 
 
 def opens_like_follow_up(question: str) -> bool:
-    """Opens like a continuation, after a short thanks or "makes sense." if any."""
+    """Opens like a continuation, after any short thanks or "makes sense." before it."""
     opening = question.lstrip(" \t\n¿¡\"'«“„")  # "¿y para ...?" opens like "y para"
-    for acknowledgement in acknowledgements():
-        found = acknowledgement.match(opening)
-        if found:
-            opening = opening[found.end():].lstrip(" \t\n¿¡\"'«“„")
+    while True:  # "got it, thanks. and ...", "Super, dzięki. A jak ...": every thanks in a row
+        found = next((m for m in (a.match(opening) for a in acknowledgements()) if m and m.end()), None)
+        if found is None:
             break
+        opening = opening[found.end():].lstrip(" \t\n¿¡\"'«“„")
     return any(p.search(opening) for p in follow_up_openers())
 
 
