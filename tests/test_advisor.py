@@ -1089,3 +1089,29 @@ def test_where_to_draw_the_line_asks_for_the_difference():
     assert pattern_intent("Where do we draw the line between a client and a customer?") == "difference"
     assert topic_aims("في الكتابة الإعلانية بالإنجليزي، متى يكون الشخص client ومتى يكون customer؟") == []  # copywriting, not ads
     assert topic_aims("كيف نكتب الإعلانات للعملاء؟")
+
+
+@pytest.mark.parametrize("question", [
+    "Bike shop. Front of house: people walk in, grab an inner tube, pay, off they go. Back of house: club riders on an annual service plan with a named mechanic. Which word?",
+    "Biuro podróży. Z jednej strony ludzie kupują online wycieczki last minute — klik, płatność, koniec. Z drugiej obsługujemy wyjazdy służbowe firm: umowa roczna, każda firma ma swojego opiekuna. Jedno słowo czy rozdzielić?",
+])
+def test_two_groups_turned_to_in_other_words_get_it_depends(library, question):
+    prepared = Advisor(library, None, answers="quotes").prepare(question, [])
+    assert prepared.recommendation.term is None and set(prepared.recommendation.groups) == {"client", "customer"}
+
+
+def test_a_thanks_before_a_second_topic_is_not_a_first_group(library):
+    history = [Turn("user", "Kami jual teh herbal kemasan di marketplace. Di listing English bagusnya customers atau clients?"),
+               Turn("assistant", "Pakai “customers”: ini transaksi satu kali.")]
+    question = "Oke. Trus kami juga bikin aplikasi gratis, ribuan orang download dan pakai tiap hari tapi gak bayar. Enaknya disebut apa?"
+    prepared = Advisor(library, None, answers="quotes").prepare(question, history)
+    assert prepared.recommendation.groups == () and prepared.recommendation.term == "user"
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("英語サイトの導入事例ページの見出しが「Customer Stories」なんですが、違和感ありますか？", "verdict"),
+    ('Our head of sales keeps saying "clients are just easier to work with than customers". Anything backing that up, and why would it be true?', "why"),
+    ("Na nowej anglojęzycznej stronie dać wszędzie jedno słowo czy rozdzielić?", "verdict"),
+])
+def test_more_ways_of_asking(question, kind):
+    assert classify(question, [], lambda q: "difference") == kind

@@ -312,8 +312,9 @@ class Advisor:
         """"It depends" when the question turns to a second group ("half our business is
         walk-ins …; the other half is six companies we plan campaigns with") and the two parts
         call for the library's two main words, one each; None otherwise."""
-        turn = next((m for p in verdict_patterns("two_groups") for m in p.finditer(question) if m.start() > 0), None)
-        if turn is None:
+        turn = next((m for p in verdict_patterns("two_groups") for m in p.finditer(question)
+                     if len(words_of(question[: m.start()])) >= GROUP_MIN_WORDS), None)
+        if turn is None:  # "Oke. Trus kami juga bikin aplikasi gratis …" describes one group after a thanks
             return None
         leads = [self.main_word_lead(part) for part in (question[: turn.start()], question[turn.start() :])]
         first, second = main_words()[:2]
@@ -652,6 +653,7 @@ def classify(question: str, earlier: list[str], nearest: Optional[Callable[[str]
 NEAREST_ABOUT_A_BUSINESS = ("difference", "examples")  # kinds the nearest example may give a question that
 # describes the asker's business and matches no pattern: it asks what to call its people ("受託開発の会社です … 「Our Customers」")
 GROUP_WORDS = 14  # words at most of a group's description, quoted back in a two-group answer
+GROUP_MIN_WORDS = 4  # words at least before the turn to a second group: a first group was described
 CLAUSE_END = re.compile(r"[.:;!?—–()\n。！？：；؟]")
 TRAILING_CONNECTOR = re.compile(r"[,،、，]\s*\w{1,4}\s*$")  # ", and" / ", und" / "، و" before the turn
 
