@@ -701,6 +701,9 @@ def test_which_industries_asks_for_examples(question):
     ("ok merci ! et pour ceux qui paient tous les mois ?", True),
     ("なるほど。じゃあ大口の会社さんは？", True),
     ("Thanks. What is the origin of the word customer, and how is it used in Latin texts today?", False),
+    ("got it, thanks. and the 4 cafés + 1 boutique hotel we supply every morning?", True),  # several thanks in a row
+    ("Super, dzięki. A jak nazwać ludzi, którzy kupują gotowego e-booka?", True),
+    ("thanks", False),
 ])
 def test_a_follow_up_may_open_with_a_short_thanks(question, continues):
     from copyadvisor.answering.advisor import opens_like_follow_up
@@ -1017,17 +1020,6 @@ def test_the_passage_naming_the_business_asked_about_is_shown_and_quoted(library
     advisor = Advisor(library, None, answers="quotes")
     answer = advisor.ask("we're a music streaming app, a bit like Spotify: monthly plan, no human contact. customers or clients?")
     assert answer.recommendation.term == "customer" and "Spotify" in answer.text
-
-
-@pytest.mark.parametrize("question, continues", [
-    ("got it, thanks. and the 4 cafés + 1 boutique hotel we supply every morning?", True),
-    ("Super, dzięki. A jak nazwać ludzi, którzy kupują gotowego e-booka?", True),
-    ("thanks", False),
-])
-def test_a_follow_up_may_open_with_several_thanks(question, continues):
-    from copyadvisor.answering.advisor import opens_like_follow_up
-
-    assert opens_like_follow_up(question) is continues
 
 
 def test_a_follow_up_describing_recipes_is_not_declined_as_cooking(library):

@@ -906,20 +906,23 @@ def contrast_aim() -> list[str]:
 
 
 @lru_cache(maxsize=1)
+def compiled_topics() -> list[tuple[dict, list[re.Pattern]]]:
+    """intents.toml's topics, each with its patterns compiled once."""
+    return [(topic, [re.compile(p, re.IGNORECASE) for p in topic["patterns"]]) for topic in intents_data().get("topic", {}).values()]
+
+
+@lru_cache(maxsize=None)
 def question_topics(intent: Optional[str] = None) -> list[tuple[list[re.Pattern], str, bool]]:
     """intents.toml's topics: (patterns, aim, first), one per aim: those for ``intent`` (a
     topic's ``kinds``; without an intent, the topics that name no kinds)."""
-    return [([re.compile(p, re.IGNORECASE) for p in topic["patterns"]], aim, bool(topic.get("first")))
-            for topic in intents_data().get("topic", {}).values() for aim in topic["aims"]
+    return [(patterns, aim, bool(topic.get("first"))) for topic, patterns in compiled_topics() for aim in topic["aims"]
             if intent in topic.get("kinds", [intent])]  # no intent: the topics of every kind
 
 
 @lru_cache(maxsize=None)
 def replacing_topics(intent: str) -> list[list[re.Pattern]]:
     """The patterns of the topics whose aims replace the kind's own (``instead``) for ``intent``."""
-    return [[re.compile(p, re.IGNORECASE) for p in topic["patterns"]]
-            for topic in intents_data().get("topic", {}).values()
-            if topic.get("instead") and intent in topic.get("kinds", [intent])]
+    return [patterns for topic, patterns in compiled_topics() if topic.get("instead") and intent in topic.get("kinds", [intent])]
 
 
 def topic_aims(question: str, first: Optional[bool] = None) -> list[str]:
