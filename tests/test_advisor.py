@@ -1107,3 +1107,17 @@ def test_a_thanks_before_a_second_topic_is_not_a_first_group(library):
 ])
 def test_more_ways_of_asking(question, kind):
     assert classify(question, [], lambda q: "difference") == kind
+
+
+def test_a_verdict_on_english_copy_names_the_english_word():
+    from copyadvisor.answering.advisor import Prepared, opening_for
+    from copyadvisor.types import Recommendation
+
+    question = "Mamy kancelarię podatkową, firmy są z nami latami. Na stronie po angielsku jak ich nazwać?"
+    prepared = Prepared(question, "pl", Recommendation("client", 0.9, "", {}), clean_question=question)
+    prepared.intent = "verdict"
+    assert "client" in opening_for(prepared)
+    local = "Mamy kancelarię podatkową, firmy są z nami latami. Jak ich nazwać w ulotce?"
+    prepared = Prepared(local, "pl", Recommendation("customer", 0.9, "", {}), clean_question=local)
+    prepared.intent = "verdict"
+    assert "customer" not in opening_for(prepared)  # Polish copy: the Polish word

@@ -92,6 +92,18 @@ def test_words_copied_from_a_foreign_passage_are_caught():
     assert check_foreign_words(answer("A buyer is anyone who makes a purchase, usually in B2B [2]."), expect()).passed
 
 
+def test_an_english_word_is_allowed_only_when_the_answer_also_names_it_in_the_askers_language():
+    shown = [{"number": 1, "lang": "en", "text": "Use the term member or subscriber for a community of regulars."}]
+    asked = expect(lang="id", intent="verdict", question="Di website versi Inggris kami, sebut mereka apa?")
+
+    def indonesian(text: str) -> Answer:
+        return Answer("q", text, "id", Recommendation("member", 0.8, ""), [Citation(1, "x#1", "x", "en", "")], True,
+                      passages=shown)
+    assert check_foreign_words(indonesian('Gunakan "member" (dalam bahasa Indonesia: "anggota") [1].'), asked).passed
+    assert not check_foreign_words(indonesian('Gunakan "member" untuk komunitas Anda [1].'), asked).passed
+    assert not check_foreign_words(indonesian('Gunakan "anggota", atau subscriber [1].'), asked).passed
+
+
 def test_citations_must_point_to_a_passage_that_says_it():
     assert check_citations(answer("A customer makes a single transaction [1]."), expect()).passed
     wrong = check_citations(answer("Starbucks built reward programmes with smartphones [1]."), expect())

@@ -1053,8 +1053,9 @@ def opening_for(prepared: Prepared) -> str:
     term = prepared.recommendation.term
     asked = f"{prepared.clean_question or prepared.question} {prepared.earlier}"  # a follow-up of "client czy customer?" too
     if term is None and len(prepared.recommendation.groups) == 2:  # the English words when the question writes them
-        first, second = ((language != "en" and english_name_asked(word, asked, language)) or terms()[word].name(language)
-                         for word in prepared.recommendation.groups)
+        first, second = ((language != "en" and (english_name_asked(word, asked, language)
+                                                 or (writes_english_copy(asked) and terms()[word].name("en"))))
+                         or terms()[word].name(language) for word in prepared.recommendation.groups)
         if len(prepared.recommendation.group_texts) == 2:  # "… fits the first (walk-ins who print a flyer …)"
             first_who, second_who = prepared.recommendation.group_texts
             return message("two_groups_named", language, first=first, second=second, first_who=first_who, second_who=second_who)
@@ -1072,11 +1073,16 @@ def verdict_line(prepared: Prepared, term: str) -> str:
     word = terms()[term].name(language)
     asked = f"{prepared.clean_question or prepared.question} {prepared.earlier}"  # a follow-up of "client czy customer?" too
     english = english_name_asked(term, asked, language) if language != "en" else None
-    if not english and language != "en" and shares_its_name(term, language):
-        english = terms()[term].name("en")
+    if not english and language != "en" and (shares_its_name(term, language) or writes_english_copy(asked)):
+        english = terms()[term].name("en")  # "Na stronie po angielsku: …?": the word to write there
     if english and english.lower().rstrip("s") != word.lower():
         return message("verdict_english", language, term=word, english=english)
     return message("verdict", language, term=english.lower() if english else word)  # « clients » as the English copy writes it, not « client »; German „Klient“ keeps its capital
+
+
+def writes_english_copy(asked: str) -> bool:
+    """Whether the copy asked about is in English (intents.toml verdict ``english_copy``)."""
+    return any(p.search(asked) for p in verdict_patterns("english_copy"))
 
 
 def english_name_asked(term: str, asked: str, language: str) -> Optional[str]:

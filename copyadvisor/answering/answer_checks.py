@@ -186,6 +186,14 @@ def english_name_of_shared(term: Optional[str], lang: str) -> set[str]:
     return {english, english + "s"}
 
 
+def english_names_glossed(answer: Answer, text: str, lang: str) -> set[str]:
+    """The English names of the recommended words that the answer also names in the asker's language:
+    a word given with its translation is advice for English copy, not a word copied from a passage."""
+    recommended = {answer.recommendation.term, *answer.recommendation.groups} - {None}
+    glossed = [terms()[word] for word in recommended if word in terms() and terms()[word].found_in(text, lang)]
+    return {form for term in glossed for form in (term.name("en").lower(), term.name("en").lower() + "s")}
+
+
 def check_foreign_words(answer: Answer, expected: Expectation) -> Check:
     """No word copied from a passage in another language, and no audience word of another language.
     A rewritten sentence is left out: it is in the language of the sentence the asker gave."""
@@ -198,6 +206,7 @@ def check_foreign_words(answer: Answer, expected: Expectation) -> Check:
     if any(terms()[word].forms["en"].search(asked) for word in main_words()[:2]):
         allowed |= english_main_forms()  # "…mamy wszędzie „customers”" → "Użyj „clients”": the asker's English copy
     allowed |= english_name_of_shared(answer.recommendation.term, lang)  # „kupujący” (shopper): Polish has one word for two
+    allowed |= english_names_glossed(answer, text, lang)  # „member” (po polsku: „członek”): for the asker's English copy
     foreign_words: set[str] = set()
     for passage in answer.passages:
         for key, passage_lang in (("text", passage.get("lang")), ("original_text", passage.get("original_lang"))):
