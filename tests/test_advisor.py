@@ -1121,3 +1121,85 @@ def test_a_verdict_on_english_copy_names_the_english_word():
     prepared = Prepared(local, "pl", Recommendation("customer", 0.9, "", {}), clean_question=local)
     prepared.intent = "verdict"
     assert "customer" not in opening_for(prepared)  # Polish copy: the Polish word
+
+
+@pytest.mark.parametrize("question, groups", [
+    ("Copy shop in Leeds. Walk-in: people print a flyer, pay at the counter and they're gone. "
+     "Contract side: a dozen firms on annual contracts, each with an account manager who knows their brand. Pick one word?",
+     ("customer", "client")),
+    ("Boulangerie-traiteur. Au comptoir, les gens prennent une baguette et filent. "
+     "On livre aussi des hôtels toute l'année, avec un interlocuteur dédié et une carte conçue spécialement pour eux. Un seul mot ?",
+     ("customer", "client")),
+])
+def test_two_groups_without_a_turning_word_get_it_depends(library, question, groups):
+    """No "others" / "on the other hand": the statements, one by one, call for one word, then the other."""
+    decided = Advisor(library, None, answers="quotes").prepare(question, []).recommendation
+    assert decided.term is None and decided.groups == groups
+    assert all(text and not text.endswith(".") for text in decided.group_texts)
+
+
+def test_one_group_described_in_several_statements_is_not_two(library):
+    advisor = Advisor(library, None)
+    assert advisor.two_groups_by_clauses("Online phone-case shop. Order in, parcel out, done. "
+                                         "Personal contact? There is none. Customers or clients in our emails?") is None
+    assert advisor.two_groups_by_clauses("We are a law firm. Our clients stay with us for years, each with a dedicated "
+                                         "lawyer. What should our English site say?") is None
+
+
+@pytest.mark.parametrize("text, counted", [
+    ("persönlichen Kontakt gibt's praktisch nicht", False),
+    ("du suivi personnalisé il n'y en a pas", False),
+    ("persönlichen Kontakt gibt es bei uns jede Woche", True),
+    ("no 1:1 coaching at all", False),
+])
+def test_a_negation_after_a_cue_or_across_1_1_cancels_it(text, counted):
+    from copyadvisor.answering.cues import score_terms
+
+    scores = score_terms(text)[0]
+    assert (scores.get("client", 0) > 0) is counted
+
+
+def test_a_sentence_that_refers_to_the_one_before_is_quoted_with_it():
+    from copyadvisor.answering.advisor import ANAPHOR
+
+    assert ANAPHOR.search("This term is mostly used for B2B purchases.")
+    assert ANAPHOR.search("Ce terme est généralement employé pour les achats B2B.")
+    assert ANAPHOR.search("Istilah ini biasanya dipakai untuk pembelian B2B.")
+    assert not ANAPHOR.search("The term customer comes from the Latin for custom.")
+
+
+def test_each_list_item_shows_its_english_word():
+    from copyadvisor.answering.advisor import Evidence, with_item_words
+
+    shown = Evidence(1, None, "Options : • Acheteur — toute personne qui achète. • Acheteur – celui qui compare avant d'acheter.",
+                     "fr", True, english="Options: • Buyer — anyone who buys. • Shopper – someone who compares before buying.")
+    assert with_item_words("• Acheteur – celui qui compare avant d'acheter.", shown, "fr") == \
+        "• Acheteur (shopper) – celui qui compare avant d'acheter."
+    assert with_item_words(shown.text, shown, "fr").count("(buyer)") == 1
+    untranslated = Evidence(1, None, shown.english, "en", english=shown.english)
+    assert with_item_words(shown.english, untranslated, "en") == shown.english
+
+
+def test_a_question_about_one_example_of_the_articles_is_answered_from_the_sentences_closest_to_it():
+    from copyadvisor.answering.advisor import asks_about_one_fact
+
+    assert asks_about_one_fact("examples", "The article uses food chains as the example of customers. Can you give that example again?")
+    assert asks_about_one_fact("examples", "Di artikel ada contoh soal SaaS, bisa jelasin lagi contohnya?")
+    assert not asks_about_one_fact("examples", "Can you give me some examples of businesses with clients?")
+    assert asks_about_one_fact("why", "価格を前に出せって記事にあったんですが、なんでですか？")
+
+
+def test_an_origin_question_is_not_turned_to_the_topics_it_mentions():
+    from copyadvisor.answering.advisor import with_topics
+
+    aims = ["where the word comes from"]
+    assert with_topics(aims, "customer: from costume or coutume? for a pun in our loyalty campaign ads", "origin") == aims
+
+
+def test_a_word_named_and_not_chosen_is_explained_after_the_verdict():
+    from copyadvisor.answering.advisor import replaced_words
+
+    question = "We sell spare parts to garages, B2B only. Someone named the CRM segment 'shoppers'. Right word?"
+    assert replaced_words(question, "buyer") == ["shopper"]
+    assert replaced_words(question, "shopper") == []
+    assert replaced_words("L'agence a écrit « our consumers » en parlant des acheteurs : c'est juste ?", "consumer") == []

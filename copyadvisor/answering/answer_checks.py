@@ -194,10 +194,15 @@ def english_names_glossed(answer: Answer, text: str, lang: str) -> set[str]:
     return {form for term in glossed for form in (term.name("en").lower(), term.name("en").lower() + "s")}
 
 
+ENGLISH_MARK = re.compile(r"(?<=\w)\s*\((?:" + "|".join(sorted({re.escape(terms()[w].name("en")) for w in terms() if w not in main_words()[:2]}))
+                          + r")s?\)", re.IGNORECASE)  # the two main words' marks: allowed where the asker wrote them (below)
+
+
 def check_foreign_words(answer: Answer, expected: Expectation) -> Check:
     """No word copied from a passage in another language, and no audience word of another language.
     A rewritten sentence is left out: it is in the language of the sentence the asker gave."""
     text = plain(answer.text.replace(answer.rewritten, " ") if answer.rewritten else answer.text)
+    text = ENGLISH_MARK.sub("", text)  # "• Acheteur (shopper) –": the English word of the word before it, marked
     lang = expected.lang
     asked = expected.question + " " + expected.history_text
     own = words_of(asked) + re.findall(r"[a-z\u00c0-\u024f]+", asked.lower())  # "customerって": the Latin word too

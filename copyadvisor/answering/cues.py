@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Optional
 
 from ..knowledge import read_toml
 
@@ -31,14 +32,23 @@ WORD_REST = re.compile(r"[A-Za-zÀ-ɏ\u0600-\u06FF]*")  # the rest of a word in 
 AUDIENCE_WORDS = [re.compile(alternative, re.IGNORECASE) for alternative in _PATTERNS["audience"]]
 NEGATION = pattern("negation")  # "nothing is personalised": the cue after it does not count
 NEGATION_REACH = 3  # words before a cue in which a negation cancels it
+NEGATION_AFTER = pattern("negation_after")  # "persönlichen Kontakt gibt's praktisch nicht": negated after the cue
+NEGATION_AFTER_REACH = 6  # words after a cue in which such a negation cancels it
 NEGATED_POINTS_TO = _PATTERNS.get("negated_points_to", {})  # not tailored: customer
 
 
-def negated(text: str, start: int) -> bool:
-    """Whether a negation ("no", "sans", "bez", "ohne" ...) is among the few words before ``start``."""
-    before = re.split(r"[.!?;:,。！？؟]", text[:start])[-1]  # within the same clause
+CLAUSE_MARK = re.compile(r"[!?;。！？؟]|[.:,](?!\d)")  # "no 1:1 coaching" is one clause
+
+
+def negated(text: str, start: int, end: Optional[int] = None) -> bool:
+    """Whether a negation ("no", "sans", "bez", "ohne" ...) is among the few words before ``start``,
+    or one that follows its phrase ("… gibt's nicht") among the few words after ``end``."""
+    before = CLAUSE_MARK.split(text[:start])[-1]  # within the same clause
     words = before.split()[-NEGATION_REACH:]
-    return any(NEGATION.search(f" {word} ") for word in words)
+    if any(NEGATION.search(f" {word} ") for word in words):
+        return True
+    after = CLAUSE_MARK.split(re.sub(r"^\w*", "", text[end:]))[0] if end is not None else ""  # from the cue's word end
+    return bool(NEGATION_AFTER.search(" ".join(after.split()[:NEGATION_AFTER_REACH])))
 
 
 @lru_cache(maxsize=1)
@@ -66,7 +76,7 @@ def score_terms(text: str, weight: float = 1.0) -> tuple[dict[str, float], dict[
                 if any(start < other_end and other_start < end for other_start, other_end in taken):
                     continue
                 counted = term
-                if negated(text, start):  # "nic pod nikogo nie personalizujemy", "sans aucun suivi"
+                if negated(text, start, end):  # "nic pod nikogo nie personalizujemy", "sans aucun suivi"
                     counted = NEGATED_POINTS_TO.get(term)
                     if counted is None:
                         continue
