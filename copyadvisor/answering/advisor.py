@@ -459,9 +459,7 @@ class Advisor:
         return chosen
 
     def evidence(self, number: int, hit: Hit, language: str) -> Evidence:
-        """The passage in ``language``: a gloss of it or of a parallel in that language (a
-        translation, or the same language with client/customer made explicit), itself or its
-        translation in the library, an English gloss, or as it is."""
+        """The passage as shown in ``language`` (``shown_evidence``), with its English version."""
         shown = self.shown_evidence(number, hit, language)
         shown.english = self.english_of(shown.passage)
         return shown
@@ -475,6 +473,9 @@ class Advisor:
         return one_line(gloss or "")
 
     def shown_evidence(self, number: int, hit: Hit, language: str) -> Evidence:
+        """The passage in ``language``: a gloss of it or of a parallel in that language (a
+        translation, or the same language with client/customer made explicit), itself or its
+        translation in the library, an English gloss, or as it is."""
         passage = hit.passage
         candidates = (passage, *self.library.parallels(passage.id))
         for target in dict.fromkeys((language, FALLBACK_LANGUAGE)):
@@ -1473,7 +1474,7 @@ def quote_answer(prepared: Prepared, similarity: Optional[Callable[[str, str], f
         take(unit)
     space = " " if joiner(prepared.language) else ""
     asked = english_words_asked(question, prepared.language)  # marked where the quotes write them
-    quoted = space.join(f"“{with_senses(with_item_words(space.join(sentences[first : last + 1]), e, prepared.language), e, prepared.language, asked)}” [{e.number}]"
+    quoted = space.join(f"“{marked(space.join(sentences[first : last + 1]), e, prepared.language, asked)}” [{e.number}]"
                         for e, first, last, sentences in chosen)  # the closest first
     return f"{message('quote', prepared.language)} {quoted}"
 
@@ -1545,6 +1546,12 @@ def with_senses(text: str, evidence: "Evidence", language: str, words: dict[str,
     for end, mark in sorted(marks, reverse=True):
         text = text[:end] + mark + text[end:]
     return text
+
+
+def marked(quote: str, evidence: Evidence, language: str, asked: dict[str, str]) -> str:
+    """A quote with the English words a reader writing English copy needs: each list item's, and
+    the main words' where the asker wrote them in English."""
+    return with_senses(with_item_words(quote, evidence, language), evidence, language, asked)
 
 
 ITEM_HEAD = re.compile(r"•\s*([^•–—:\-]{2,40}?)\s*[–—:\-]\s")  # "• Acheteur – …": a list item's word
