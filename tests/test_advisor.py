@@ -1203,3 +1203,18 @@ def test_a_word_named_and_not_chosen_is_explained_after_the_verdict():
     assert replaced_words(question, "buyer") == ["shopper"]
     assert replaced_words(question, "shopper") == []
     assert replaced_words("L'agence a écrit « our consumers » en parlant des acheteurs : c'est juste ?", "consumer") == []
+
+
+def test_the_similarity_memo_never_loses_a_text_it_was_asked_for_when_full():
+    """A full memo is emptied; the text already known must be embedded again, not lost (a KeyError
+    a long-running server met after 2048 sentences)."""
+    from copyadvisor.answering.advisor import EmbeddingSimilarity
+
+    class Letters:  # a fake embedder: this tests the memo, not meaning
+        def embed_queries(self, texts):
+            return [[1.0, float(len(t))] for t in texts]
+
+    similarity = EmbeddingSimilarity(Letters(), capacity=2)
+    similarity("a", "bb")
+    assert similarity("a", "ccc") > 0  # "a" known, the memo full: both are there after it is emptied
+    assert set(similarity.vectors) == {"a", "ccc"}

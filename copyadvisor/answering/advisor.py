@@ -593,11 +593,13 @@ class EmbeddingSimilarity:
         self.vectors: dict[str, np.ndarray] = {}
 
     def prepare(self, texts) -> None:
-        missing = list(dict.fromkeys(t for t in texts if t not in self.vectors))
+        texts = list(dict.fromkeys(texts))
+        missing = [t for t in texts if t not in self.vectors]
         if not missing:
             return
         if len(self.vectors) + len(missing) > self.capacity:
-            self.vectors.clear()
+            self.vectors.clear()  # full: start again, with every text asked for (not only the missing ones)
+            missing = texts
         vectors = np.asarray(self.embedder.embed_queries(missing), dtype=np.float32)
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-9
         self.vectors.update(zip(missing, vectors))
