@@ -1218,3 +1218,24 @@ def test_the_similarity_memo_never_loses_a_text_it_was_asked_for_when_full():
     similarity("a", "bb")
     assert similarity("a", "ccc") > 0  # "a" known, the memo full: both are there after it is emptied
     assert set(similarity.vectors) == {"a", "ccc"}
+
+
+def test_a_japanese_statement_counts_its_words_by_characters():
+    from copyadvisor.answering.advisor import described_clauses, word_count
+
+    assert word_count("証明写真はその場で撮って5分でお渡し") >= 3
+    assert word_count("We sell phone cases") == 4
+    question = "写真館です。証明写真はその場で撮って5分でお渡し、払って帰る人がほとんどです。どっちがいいですか？"
+    assert described_clauses(question) == ["証明写真はその場で撮って5分でお渡し、払って帰る人がほとんどです。"]
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("Pracownia krawiecka: szybkie poprawki, skrócenie spodni. Dać jedno słowo dla wszystkich czy jak?", "verdict"),
+    ("Buat guideline: kapan pakai 'user' atau 'follower'? Biar tim gak asal nulis 'customers' terus", "alternative"),
+    ("年会費を払ってもらう市民農園です。英語のパンフで何て呼ぶのがいいですか？", "verdict"),
+])
+def test_words_that_only_look_like_a_kind_of_question_do_not_decide_it(question, kind):
+    """„poprawki” are a tailor's alterations, not "fix this"; „asal nulis” is "write carelessly", not an origin."""
+    from copyadvisor.answering.advisor import pattern_intent
+
+    assert pattern_intent(question) == kind

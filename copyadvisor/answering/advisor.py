@@ -317,7 +317,7 @@ class Advisor:
         walk-ins …; the other half is six companies we plan campaigns with") and the two parts
         call for the library's two main words, one each; None otherwise."""
         turn = next((m for p in verdict_patterns("two_groups") for m in p.finditer(question)
-                     if len(words_of(question[: m.start()])) >= GROUP_MIN_WORDS), None)
+                     if word_count(question[: m.start()]) >= GROUP_MIN_WORDS), None)
         if turn is None:  # "Oke. Trus kami juga bikin aplikasi gratis …" describes one group after a thanks
             return self.two_groups_by_clauses(question)
         leads = [self.main_word_lead(part) for part in (question[: turn.start()], question[turn.start() :])]
@@ -707,11 +707,21 @@ def groups_recommendation(words: list[str], texts: tuple[str, ...]) -> Recommend
     return Recommendation(None, 0.5, reason, {}, tuple(words), texts)
 
 
+CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+
+
+def word_count(text: str) -> int:
+    """Words in ``text``, a run of Japanese or Chinese counted as one word per two characters
+    ("証明写真はその場で撮って5分でお渡し" is a statement, not one word)."""
+    cjk = len(CJK.findall(text))
+    return len(words_of(CJK.sub(" ", text))) + cjk // 2
+
+
 def described_clauses(question: str) -> list[str]:
     """The question's statements of three words or more: its sentences, and the parts of them
     after a colon or a dash ("Walk-in: students …"); the asking ones (ending with "?") left out."""
     parts = (part.strip() for part in STATEMENT.split(question) if part)
-    return [part for part in parts if len(words_of(part)) >= 3 and not part.endswith(ASKING_END)]
+    return [part for part in parts if word_count(part) >= 3 and not part.endswith(ASKING_END)]
 
 
 def group_descriptions(question: str, turn: re.Match) -> tuple[str, ...]:
