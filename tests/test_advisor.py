@@ -374,6 +374,36 @@ def test_the_sentence_closest_to_each_aim_is_quoted_first():
     assert answer.index("five times") < answer.index("Cats are small")
 
 
+def test_a_why_question_recalling_a_sentence_is_answered_by_what_follows_it():
+    """"The article says customers come and go quickly: why?": the recalled sentence is quoted
+    with the ones after it, never alone; an origin question does not get it back."""
+    from copyadvisor.answering.advisor import Evidence, Prepared, no_recommendation, quote_answer
+    from copyadvisor.types import Hit, Passage
+
+    text = ("Customers may come and go rather quickly. They pay for the exact product they need. "
+            "They are likely to leave after a free trial. Cats are small animals that sleep a lot.")
+    passage = Passage(id="doc#001", doc_id="doc", lang="en", heading="", text=text, start=0, end=len(text))
+
+    def similarity(a: str, b: str) -> float:
+        if "come and go" in a and "come and go" in b:
+            return 0.9
+        return 0.8 if "Cats" in b and "come and go" not in b else 0.1  # the asker's words are far from the reasons
+
+    def answer(intent: str, question: str) -> str:
+        evidence = [Evidence(1, Hit(passage, 1.0, 1.0, 0.0, 1), text, "en")]
+        prepared = Prepared(question, "en", no_recommendation(), intent=intent, clean_question="", evidence=evidence, aims=[])
+        return quote_answer(prepared, similarity)
+
+    recalled = answer("why", 'Why do "customers come and go quickly", as your article says?')
+    assert "come and go rather quickly. They pay for the exact product they need. They are likely to leave" in recalled
+    unquoted = answer("why", "Why do customers come and go quickly?")  # recalls nothing: the closest sentences only
+    assert "come and go rather quickly" in unquoted and "likely to leave" not in unquoted
+    last = answer("why", 'Your article says "cats are small animals that sleep a lot". Why?')  # ends its passage
+    assert "They pay for the exact product they need. They are likely to leave after a free trial. Cats are small" in last
+    origin = answer("origin", 'The article says "customers come and go rather quickly". Where does the word come from?')
+    assert "come and go" not in origin
+
+
 def test_a_described_business_alone_does_not_force_a_verdict():
     """A question that only describes the business takes the nearest example's kind; with
     none closer than a difference question, it asks what to call the people."""

@@ -1448,6 +1448,8 @@ def quote_answer(prepared: Prepared, similarity: Optional[Callable[[str, str], f
 
     if similarity is not None and hasattr(similarity, "prepare"):
         similarity.prepare([question, *prepared.aims] + [" ".join(u[3][u[1] : u[2] + 1]) for u in units])  # one batch
+    recalled = recalled_sentences(question, units, similarity) if prepared.intent in RECALLING_INTENTS else {}
+    units = [u for u in units if not any((id(u[0]), i) in recalled for i in range(u[1], u[2] + 1))]  # not what the asker told us
 
     def closeness(unit, aim: str = "") -> tuple:
         e, first, last, sentences = unit
@@ -1477,6 +1479,12 @@ def quote_answer(prepared: Prepared, similarity: Optional[Callable[[str, str], f
     ranked = [u for _, u in scored]
     if foreign_best:  # the library's best passage is quoted even when it is not in the asker's language
         next((u for u in ranked if u[0] is best and take(u)), None)
+    if recalled and prepared.intent in EXPLAINED_AFTER:  # "why does the article say they come and go?": what follows it
+        (e, i, sentences), _ = max(recalled.values(), key=lambda pair: pair[1])
+        if i + 1 < len(sentences):
+            take((e, i, min(i + FOLLOWING, len(sentences) - 1), sentences))
+        else:  # the passage's last sentence: the ones before it lead to it
+            take((e, max(0, i - FOLLOWING), i, sentences))
     for aim in prepared.aims:  # the best sentence for each thing a right answer states
         next((u for u in sorted(units, key=lambda u: closeness(u, aim)) if take(u)), None)
     top_score = -scored[0][0][0]
@@ -1489,6 +1497,43 @@ def quote_answer(prepared: Prepared, similarity: Optional[Callable[[str, str], f
     quoted = space.join(f"“{marked(space.join(sentences[first : last + 1]), e, prepared.language, asked)}” [{e.number}]"
                         for e, first, last, sentences in chosen)  # the closest first
     return f"{message('quote', prepared.language)} {quoted}"
+
+
+RECALLED = 0.6  # cosine above which a passage sentence is one the question recalls ("the article says customers come and go")
+RECALLING_INTENTS = ("why", "examples", "origin")  # kinds whose answer is around a recalled sentence, not the sentence itself
+EXPLAINED_AFTER = ("why", "examples")  # ... and is in the sentences after it (an origin question's aim finds its own)
+FOLLOWING = 2  # sentences after a recalled one quoted with it (before it, when it ends its passage)
+
+
+def recalled_sentences(question: str, units: list[tuple], similarity) -> dict:
+    """The passage sentences the question recalls: its quoted passages ("'van y vienen rápido'") and
+    its statements that refer to the article ("Im Artikel steht, 'customer' werde … verwendet"), three
+    words or more, each this close (RECALLED) to a sentence. (id(evidence), index) -> ((evidence, index, sentences), cosine)."""
+    if similarity is None:
+        return {}
+    told = [m.group(1) for m in quotes_in(question)]
+    told += [clause for clause in described_clauses(question) if recalls_the_article(clause)]
+    told = [text for text in told if word_count(text) >= 3]
+    if told and hasattr(similarity, "prepare"):
+        similarity.prepare(told)
+    found = {}
+    for e, first, last, sentences in units:
+        if first != last or not told:
+            continue
+        cosine = max(similarity(text, sentences[first]) for text in told)
+        if cosine >= RECALLED:
+            found[(id(e), first)] = ((e, first, sentences), cosine)
+    return found
+
+
+@lru_cache(maxsize=1)
+def article_mentions() -> re.Pattern:
+    """intents.toml ``recalls_the_article``: "the article says", "im Artikel steht", 「記事に」 ..."""
+    return re.compile("|".join(intents_data()["recalls_the_article"]), re.IGNORECASE)
+
+
+def recalls_the_article(text: str) -> bool:
+    return bool(article_mentions().search(text))
 
 
 BULLET = re.compile(r"^\s*[•\-–*]\s")
