@@ -1514,11 +1514,13 @@ def recalled_sentences(question: str, units: list[tuple], similarity) -> dict:
     told = [m.group(1) for m in quotes_in(question)]
     told += [clause for clause in described_clauses(question) if recalls_the_article(clause)]
     told = [text for text in told if word_count(text) >= 3]
-    if told and hasattr(similarity, "prepare"):
+    if not told:
+        return {}
+    if hasattr(similarity, "prepare"):
         similarity.prepare(told)
     found = {}
     for e, first, last, sentences in units:
-        if first != last or not told:
+        if first != last:
             continue
         cosine = max(similarity(text, sentences[first]) for text in told)
         if cosine >= RECALLED:
