@@ -875,6 +875,18 @@ def test_writing_whole_pieces_and_calculations_are_other_work(library, question,
     assert (advisor.prepare(question, []).decline_reason == "out_of_scope") is declined
 
 
+@pytest.mark.parametrize("question, declined", [
+    ("Write me a Facebook ad for my bakery.", True),  # as the second turn of a conversation, still other work
+    ("Napisz mi reklamę na Facebooka dla mojej piekarni.", True),
+    ("and when we write a newsletter to them?", False),  # opens like a continuation of the question on the words
+])
+def test_other_work_asked_after_a_question_about_the_words_is_still_declined(library, question, declined):
+    advisor = Advisor(library, None, answers="quotes")
+    history = [Turn("user", "We're a family bakery with two shops. Customers or clients on the menu board?"),
+               Turn("assistant", "“Customers” fits here: people buy on the spot.")]
+    assert (advisor.prepare(question, history).decline_reason == "out_of_scope") is declined
+
+
 @pytest.mark.parametrize("question, pasted", [
     ('can u tidy this up for our About page, something reads off:\n"For 25 years, our customers have relied on us for legal advice."', True),
     ("Auf den Flyern steht 'Made with love for our clients'. Passt das oder eher customers?", False),  # offers another word: a verdict

@@ -243,9 +243,11 @@ class Advisor:
             return prepared
         started = time.perf_counter()
         follow_up, alone = self.follows_up(clean, earlier)
-        if not follow_up and OTHER_TASK.search(request) and not (asks_a_word or asks_about_words(request) or about_the_library(clean)):
-            prepared.decline_reason = "out_of_scope"  # "what day rate should I quote new clients?": not about the words
-            return prepared
+        if OTHER_TASK.search(request) and not (asks_a_word or asks_about_words(request) or about_the_library(clean)
+                                               or (follow_up and opens_like_follow_up(clean))):  # "and when we write them a newsletter?"
+            prepared.decline_reason = "out_of_scope"  # "what day rate should I quote new clients?" is not about the words,
+            return prepared  # nor "write me a Facebook ad for my bakery", even asked after a question that was
+
         query = f"{earlier[-1]} {clean}" if follow_up else clean
         prepared.earlier = " ".join(earlier) if follow_up else ""
         result = alone if alone is not None and not follow_up else self.library.search(query, k=SEARCH_K)
