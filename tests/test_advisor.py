@@ -374,6 +374,20 @@ def test_the_sentence_closest_to_each_aim_is_quoted_first():
     assert answer.index("five times") < answer.index("Cats are small")
 
 
+@pytest.mark.parametrize("statement, said", [
+    ("Dans la FAQ de l'article, il est écrit qu'une entreprise B2B a besoin de « clients » (au sens client).",
+     "une entreprise B2B a besoin de « clients »."),
+    ("The article says customers come and go quickly", "customers come and go quickly"),
+    ("W artykule jest napisane, że klienci szybko przychodzą i odchodzą", "klienci szybko przychodzą i odchodzą"),
+    ("記事に「顧客は価格を重視する」と書いてありました", None),  # the quote itself is what it says
+])
+def test_a_statement_recalling_the_article_is_compared_with_what_it_says_too(statement, said):
+    from copyadvisor.answering.advisor import recalls_the_article, what_it_says
+
+    assert recalls_the_article(statement)
+    assert what_it_says(statement) == [statement] + ([said] if said else [])
+
+
 def test_a_why_question_recalling_a_sentence_is_answered_by_what_follows_it():
     """"The article says customers come and go quickly: why?": the recalled sentence is quoted
     with the ones after it, never alone; an origin question does not get it back."""
@@ -494,11 +508,31 @@ def test_a_question_about_no_audience_gets_no_aims(library):
     ("Gibt es ein treffenderes Wort als customer für Händler?", "de", ["customer"]),
     ("Should we say client or customer?", "en", None),  # a choice between the two, not another word
     ("Do we use client instead of customer?", "en", None),
+    # "a better word?" with no "than": the word the quoted copy uses, not the ones the description names
+    ("We're a law firm with long-term clients. Our popup says 'Welcome back, valued customer!' Is there a better word?",
+     "en", ["customer"]),
+    ("W stopce po angielsku mam „Thanks for being a customer”. Jest jakieś lepsze słowo?", "pl", ["customer"]),
+    ("Auf der englischen Website steht 'Our customers'. Welches Wort passt besser?", "de", ["customer"]),
+    ("حساب البقالة مكتوب عليه \"Consumer account\". أحس consumer غلط، وش الأنسب؟", "ar", ["consumer"]),
+    ("'Our clients' or 'our customers': which is the better word?", "en", None),  # offers a choice
+    ("Is there a better word for the people who read our paid newsletter?", "en", None),  # no word to replace
 ])
 def test_a_question_asking_for_another_word_names_the_words_to_replace(question, language, replaced):
     from copyadvisor.answering.advisor import words_to_replace
 
     assert words_to_replace(question, language) == replaced
+
+
+@pytest.mark.parametrize("question, term", [
+    ("We run a board-game café with a monthly pass: most people come every week, join our tournaments, "
+     "everyone knows each other. Our flyer says 'Thanks to our customers'. Is there a better word?", "member"),
+    ("Nasz portal porównuje ceny rowerów z 40 sklepów; ludzie porównują modele i kupują gdzie indziej. "
+     "W nagłówku po angielsku mamy „Hello, customer!”. Jest lepsze słowo?", "shopper"),
+])
+def test_asking_for_a_better_word_than_the_copys_weighs_the_other_words(library, question, term):
+    advisor = Advisor(library, None, answers="quotes")
+    answer = advisor.ask(question)
+    assert answer.recommendation.term == term and term in answer.text
 
 
 def test_a_verdict_leaves_out_the_words_the_question_wants_replaced():
@@ -869,6 +903,9 @@ def test_an_aims_passage_is_shown_however_far_from_the_question(library):
     ("need a cold email to our existing clients telling them our retainer goes up 15%", True),
     ("Policz mi proszę CLV klienta: średni koszyk 240 zł", True),
     ("We write newsletters for our subscribers. Should we call them members?", False),
+    ("¿Me redactas el email de bienvenida para los nuevos clientes de nuestra gestoría?", True),
+    ("Kannst du mir eine Willkommensmail für neue Kunden schreiben?", True),
+    ("Tu peux m'écrire un mail de bienvenue pour nos clients ?", True),
 ])
 def test_writing_whole_pieces_and_calculations_are_other_work(library, question, declined):
     advisor = Advisor(library, None, answers="quotes")
@@ -1077,6 +1114,8 @@ def test_a_follow_up_describing_recipes_is_not_declined_as_cooking(library):
     "Pour le site en anglais, on met un seul mot pour tout le monde ou pas ?",
     'My FAQ says "How do I become a customer?" — would it sound weird to keep that wording?',
     'The intern wrote "Our clients love the new protein bar range" for the machine wraps. fine or nah?',
+    "英語のプロフィールに「My customers」と書いたんですが、clientの方がいいんでしょうか？",
+    "Di website English semuanya kami sebut 'customers'. Udah oke atau perlu dibedain?",
 ])
 def test_asking_whether_a_wording_works_asks_for_a_word(question):
     from copyadvisor.answering.advisor import pattern_intent

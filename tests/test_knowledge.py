@@ -53,6 +53,27 @@ def test_a_cue_added_as_data_changes_the_recommendation(monkeypatch):
         cues.compiled_cues.cache_clear()
 
 
+def strings_in(value):
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from strings_in(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings_in(item)
+    elif isinstance(value, str):
+        yield value
+
+
+def test_no_data_string_holds_a_control_character():
+    """A pattern in a double-quoted TOML string must write \\\\b: "\\b" is a backspace there, and the
+    pattern silently never matches (the French "l'article" recall and « ceux qui » had been so)."""
+    from pathlib import Path
+
+    for path in sorted((Path(knowledge.__file__).parent / "data").glob("*.toml")):
+        bad = [text[:60] for text in strings_in(read_toml(path.name)) if re.search(r"[\x00-\x08\x0b-\x1f]", text)]
+        assert bad == [], path.name
+
+
 def test_every_loader_accepts_the_shipped_data():
     assert knowledge.terms() and knowledge.loading_messages()
     assert set(knowledge.lexicon()) >= {"en", "fr", "pl", "id", "ja", "ar"}

@@ -813,9 +813,18 @@ def offered_words(question: str, language: str) -> list[str]:
 def words_to_replace(question: str, language: str) -> Optional[list[str]]:
     """The words a question asks another word for ("a better word than customer?", "neither
     client nor customer fits"), or None when it does not ask for another word."""
-    if not any(p.search(question) for p in verdict_patterns("other_word")):
-        return None
-    return named_terms(question, language)
+    if any(p.search(question) for p in verdict_patterns("other_word")):
+        return named_terms(question, language)
+    if any(p.search(question) for p in verdict_patterns("better_word")) and not offers_a_choice(question):
+        return words_of_the_copy(question, language) or None  # "… 'valued customer!' … Is there a better word?"
+    return None
+
+
+def words_of_the_copy(question: str, language: str) -> list[str]:
+    """The audience words the question's quoted copy uses ("Our popup says 'Welcome back, valued
+    customer!'"), else those the whole question names."""
+    quoted = [word for m in quotes_in(question) for word in named_terms(m.group(1), language)]
+    return list(dict.fromkeys(quoted)) if quoted else named_terms(question, language)
 
 
 WORD_INTENTS = ("verdict", "rewrite", "alternative", "origin", "difference")  # kinds whose wording asks about words
@@ -1514,7 +1523,7 @@ def recalled_sentences(question: str, units: list[tuple], similarity) -> dict:
     if similarity is None:
         return {}
     told = [m.group(1) for m in quotes_in(question)]
-    told += [clause for clause in described_clauses(question) if recalls_the_article(clause)]
+    told += [said for clause in described_clauses(question) if recalls_the_article(clause) for said in what_it_says(clause)]
     told = [text for text in told if word_count(text) >= 3]
     if not told:
         return {}
@@ -1528,6 +1537,18 @@ def recalled_sentences(question: str, units: list[tuple], similarity) -> dict:
         if cosine >= RECALLED:
             found[(id(e), first)] = ((e, first, sentences), cosine)
     return found
+
+
+BRACKETS = re.compile(r"\s*[(（][^)）]*[)）]")
+
+
+def what_it_says(statement: str) -> list[str]:
+    """A statement that recalls the article, and what it says the article says when a "that" or
+    "qu'" introduces it ("Dans la FAQ de l'article, il est écrit qu'une entreprise B2B a besoin de
+    « clients » (au sens client)" → "une entreprise B2B a besoin de « clients »")."""
+    found = re.search(intents_data()["says_that"], statement, re.IGNORECASE)
+    said = BRACKETS.sub("", statement[found.end():]).strip() if found else ""
+    return [statement, said] if word_count(said) >= 3 else [statement]
 
 
 @lru_cache(maxsize=1)
