@@ -247,7 +247,6 @@ class Advisor:
                                                or (follow_up and opens_like_follow_up(clean))):  # "and when we write them a newsletter?"
             prepared.decline_reason = "out_of_scope"  # "what day rate should I quote new clients?" is not about the words,
             return prepared  # nor "write me a Facebook ad for my bakery", even asked after a question that was
-
         query = f"{earlier[-1]} {clean}" if follow_up else clean
         prepared.earlier = " ".join(earlier) if follow_up else ""
         result = alone if alone is not None and not follow_up else self.library.search(query, k=SEARCH_K)
@@ -1546,9 +1545,15 @@ def what_it_says(statement: str) -> list[str]:
     """A statement that recalls the article, and what it says the article says when a "that" or
     "qu'" introduces it ("Dans la FAQ de l'article, il est écrit qu'une entreprise B2B a besoin de
     « clients » (au sens client)" → "une entreprise B2B a besoin de « clients »")."""
-    found = re.search(intents_data()["says_that"], statement, re.IGNORECASE)
+    found = says_that().search(statement)
     said = BRACKETS.sub("", statement[found.end():]).strip() if found else ""
     return [statement, said] if word_count(said) >= 3 else [statement]
+
+
+@lru_cache(maxsize=1)
+def says_that() -> re.Pattern:
+    """intents.toml ``says_that``: "says that", « qu' », „że“, "dass" ..., compiled once."""
+    return re.compile(intents_data()["says_that"], re.IGNORECASE)
 
 
 @lru_cache(maxsize=1)
