@@ -924,6 +924,18 @@ def test_other_work_asked_after_a_question_about_the_words_is_still_declined(lib
     assert (advisor.prepare(question, history).decline_reason == "out_of_scope") is declined
 
 
+@pytest.mark.parametrize("question, declined", [
+    ("Müssen wir in unseren AGB 'Kunde' oder 'Verbraucher' schreiben, damit die Widerrufsbelehrung rechtssicher ist?", True),
+    ("Is 'consumer' legally required in our terms, or can we write 'customer'?", True),
+    ("Faut-il écrire « client » ou « consommateur » dans nos CGV pour être juridiquement valable ?", True),
+    ("We're a law firm giving legal advice to families for years. Client or customer on the site?", False),
+    ("Our T&Cs page aside, the homepage says 'our customers'. Is client better for a consultancy?", False),
+])
+def test_what_the_law_requires_is_declined_even_when_it_names_the_words(library, question, declined):
+    advisor = Advisor(library, None, answers="quotes")
+    assert (advisor.prepare(question, []).decline_reason == "out_of_scope") is declined
+
+
 @pytest.mark.parametrize("question, pasted", [
     ('can u tidy this up for our About page, something reads off:\n"For 25 years, our customers have relied on us for legal advice."', True),
     ("Auf den Flyern steht 'Made with love for our clients'. Passt das oder eher customers?", False),  # offers another word: a verdict

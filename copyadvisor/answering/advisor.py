@@ -36,7 +36,7 @@ import numpy as np
 
 from .answer_checks import ECHO_MARKERS, MAX_SENTENCES, MIN_ECHO_WORDS, SCRIPTS, content_words, numbers_in, script_share, words_of
 from .answer_checks import sentences as answer_sentences
-from .cues import ABOUT_WORDS, AUDIENCE, INJECTION, OTHER_TASK, OUT_OF_SCOPE, audience_words_in, score_terms
+from .cues import ABOUT_WORDS, AUDIENCE, INJECTION, LEGAL_QUESTION, OTHER_TASK, OUT_OF_SCOPE, audience_words_in, score_terms
 from ..backends.generation import Generator
 from ..knowledge import gloss_words, main_words, message, prompts, read_toml, shares_its_name, terms
 from ..language import detect_language, language_name
@@ -243,6 +243,9 @@ class Advisor:
             return prepared
         started = time.perf_counter()
         follow_up, alone = self.follows_up(clean, earlier)
+        if LEGAL_QUESTION.search(request):  # "'Kunde' oder 'Verbraucher', damit die Widerrufsbelehrung rechtssicher ist?"
+            prepared.decline_reason = "out_of_scope"
+            return prepared
         if OTHER_TASK.search(request) and not (asks_a_word or asks_about_words(request) or about_the_library(clean)
                                                or (follow_up and opens_like_follow_up(clean))):  # "and when we write them a newsletter?"
             prepared.decline_reason = "out_of_scope"  # "what day rate should I quote new clients?" is not about the words,

@@ -28,6 +28,7 @@ INJECTION = pattern("injection")  # attempts to change the assistant's rules fro
 AUDIENCE = pattern("audience")  # a question that names one of these is about what to call people
 OTHER_TASK = pattern("other_task")  # work the library cannot do (pricing, SEO, contracts, code ...), whoever it is for
 ABOUT_WORDS = pattern("about_words")  # the question asks about the words themselves
+LEGAL_QUESTION = pattern("legal_question")  # what the law requires: not the library's subject, even about the words
 WORD_REST = re.compile(r"[A-Za-zÀ-ɏ\u0600-\u06FF]*")  # the rest of a word in a Latin or Arabic script ("client" in "clients")
 AUDIENCE_WORDS = [re.compile(alternative, re.IGNORECASE) for alternative in _PATTERNS["audience"]]
 NEGATION = pattern("negation")  # "nothing is personalised": the cue after it does not count
