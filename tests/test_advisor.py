@@ -1128,6 +1128,13 @@ def test_a_follow_up_describing_recipes_is_not_declined_as_cooking(library):
     'The intern wrote "Our clients love the new protein bar range" for the machine wraps. fine or nah?',
     "英語のプロフィールに「My customers」と書いたんですが、clientの方がいいんでしょうか？",
     "Di website English semuanya kami sebut 'customers'. Udah oke atau perlu dibedain?",
+    'وكالة تسويق، لكل علامة مدير حساب ثابت. في الموقع مكتوب "Our customers". كذا صح؟',
+    "Sur la page d'accueil : « Nos clients nous adorent ». Ça passe ?",
+    "Na stronie mamy „Nasi klienci”. Może być?",
+    "Di bio IG kami tulis 'our clients'. Bener gak?",
+    "En la web pone 'Our customers'. ¿Suena bien?",
+    "Auf der Startseite steht 'Our clients'. Geht das so?",
+    "The banner says 'Welcome, valued customers'. Does that sound right?",
 ])
 def test_asking_whether_a_wording_works_asks_for_a_word(question):
     from copyadvisor.answering.advisor import pattern_intent
