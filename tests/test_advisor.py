@@ -1135,11 +1135,27 @@ def test_a_follow_up_describing_recipes_is_not_declined_as_cooking(library):
     "En la web pone 'Our customers'. ¿Suena bien?",
     "Auf der Startseite steht 'Our clients'. Geht das so?",
     "The banner says 'Welcome, valued customers'. Does that sound right?",
+    "Na angielskiej stronie wszędzie mamy „clients”. Zostawić tak?",
+    "Sur le site on a « clients » partout. On le laisse comme ça ?",
 ])
 def test_asking_whether_a_wording_works_asks_for_a_word(question):
     from copyadvisor.answering.advisor import pattern_intent
 
     assert pattern_intent(question) == "verdict"
+
+
+@pytest.mark.parametrize("text", [
+    "Z ulicy wpadają studenci zrobić ksero – płacą i wychodzą.",
+    "Walk-ins print a flyer, pay and leave.",
+    "Fast nur Laufkundschaft: bestellen, zahlen und gehen.",
+    "Orang datang fotokopi, bayar terus pergi.",
+    "Des étudiants entrent, paient et repartent.",
+])
+def test_people_who_pay_and_leave_point_to_customer(text):
+    from copyadvisor.answering.cues import score_terms
+
+    scores, _ = score_terms(text)
+    assert scores.get("customer", 0) > scores.get("client", 0)
 
 
 @pytest.mark.parametrize("text, term", [
