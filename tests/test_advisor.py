@@ -535,6 +535,18 @@ def test_asking_for_a_better_word_than_the_copys_weighs_the_other_words(library,
     assert answer.recommendation.term == term and term in answer.text
 
 
+@pytest.mark.parametrize("question, term, opening", [
+    ("We're a small law firm; each family stays with us for years and we handle all their legal matters "
+     "personally. Our site says 'our clients'. Is there a better word?", "client", 'Keep "client"'),
+    ("Jesteśmy kancelarią prawną, rodziny są z nami od lat. Na stronie angielskiej mamy 'our clients'. "
+     "Jest lepsze słowo?", "client", "Zostaw „clients”"),  # no other word is called for: the copy's is kept
+])
+def test_asking_for_a_better_word_keeps_the_copys_when_it_already_fits(library, question, term, opening):
+    advisor = Advisor(library, None, answers="quotes")
+    answer = advisor.ask(question)
+    assert answer.recommendation.term == term and answer.text.startswith(opening)
+
+
 def test_a_verdict_leaves_out_the_words_the_question_wants_replaced():
     from copyadvisor.answering.verdict import recommend
 
@@ -1282,6 +1294,12 @@ def test_a_sentence_that_refers_to_the_one_before_is_quoted_with_it():
     assert ANAPHOR.search("Ce terme est généralement employé pour les achats B2B.")
     assert ANAPHOR.search("Istilah ini biasanya dipakai untuk pembelian B2B.")
     assert not ANAPHOR.search("The term customer comes from the Latin for custom.")
+    for they_are in ("They are customers with whom you build a professional relationship.",  # "they": the clients before
+                     "To nabywcy, z którymi budujesz profesjonalną relację.", "彼らはあなたが専門的な関係を築く顧客です。",
+                     "Mereka adalah pelanggan yang dengannya Anda membangun hubungan profesional.",
+                     "إنهم عملاء تبني معهم علاقة مهنية.", "Es sind Kunden, mit denen Sie eine professionelle Beziehung aufbauen."):
+        assert ANAPHOR.search(they_are)
+    assert not ANAPHOR.search("Customers are here for convenience.")
 
 
 def test_each_list_item_shows_its_english_word():

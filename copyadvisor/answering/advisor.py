@@ -44,7 +44,7 @@ from ..retrieval.library import Library
 from ..retrieval.search import validate_query
 from ..retrieval.splitting import effective_length, is_wide
 from ..types import Answer, Citation, Hit, Passage, Recommendation, SearchResult
-from .verdict import (MEANING_MARGIN, RATIONALES, SUPPORT_SEARCH_K, TERM_QUERIES, best_support, no_recommendation,
+from .verdict import (DECISIVE_MARGIN, MEANING_MARGIN, RATIONALES, SUPPORT_SEARCH_K, TERM_QUERIES, best_support, no_recommendation,
                       recommend, support_strength, verdict_reasons, with_meaning)
 
 log = logging.getLogger(__name__)
@@ -167,6 +167,7 @@ class Prepared:
     rewrite: Optional[tuple[str, str]] = None  # (the sentence, its rewritten form)
     aims: list[str] = field(default_factory=list)  # what a right answer states: each gets a passage and a sentence
     earlier: str = ""  # the earlier user turns a follow-up continues ("client czy customer?" then "a Enterprise?")
+    keeps_copy_word: bool = False  # a better word was asked for, but the copy's word already fits: "Keep …"
 
 
 class Advisor:
@@ -282,6 +283,11 @@ class Advisor:
                                            or (named[0] if named else None)
                                            or recommend(clean, " ".join(earlier), self.closeness(clean, offered_words(clean, language)),
                                                         exclude=replaced or ()))
+                if replaced and prepared.recommendation.term is None and copy_word_fits(clean, replaced, DECISIVE_MARGIN):
+                    replaced = []  # no other word is called for, and the description points to the copy's own
+                    prepared.recommendation = recommend(clean, " ".join(earlier), self.closeness(clean, offered_words(clean, language)))
+                prepared.keeps_copy_word = (replaced == [] and prepared.recommendation.term is not None
+                                            and prepared.recommendation.term in words_of_the_copy(clean, language))
         if about_audience:  # "on met une virgule avant le « et » ?" is about a house rule, not these words
             aims = aims_for(prepared.intent, prepared.recommendation.term, named_terms(query, language))
             if prepared.intent == "alternative" and asks_for_other_words(clean):  # "… other than customer and client?"
@@ -818,8 +824,24 @@ def words_to_replace(question: str, language: str) -> Optional[list[str]]:
     if any(p.search(question) for p in verdict_patterns("other_word")):
         return named_terms(question, language)
     if any(p.search(question) for p in verdict_patterns("better_word")) and not offers_a_choice(question):
-        return words_of_the_copy(question, language) or None  # "… 'valued customer!' … Is there a better word?"
+        copy_words = words_of_the_copy(question, language)  # "… 'valued customer!' … Is there a better word?"
+        if copy_words and copy_word_fits(question, copy_words, KEEP_MARGIN):
+            return []  # "a law firm … our site says 'clients'. A better word?": weighed among all, the copy's kept
+        return copy_words or None
     return None
+
+
+KEEP_MARGIN = 3.0  # cue units by which the copy's own word must lead to be kept when a better one is asked for
+# (the 25 better-word questions of the sets all want another word; the closest lead among them is 2.0)
+
+
+def copy_word_fits(question: str, copy_words: list[str], margin: float) -> Optional[str]:
+    """The copy's word when the question's own cues call for it, ``margin`` ahead of the next
+    word, else None: a better word is asked for, but the copy already has it."""
+    scores, _ = score_terms(question)
+    ranked = sorted(scores.items(), key=lambda kv: -kv[1]) + [("", 0.0), ("", 0.0)]
+    (best, best_score), (_, runner_up) = ranked[0], ranked[1]
+    return best if best in copy_words and best_score - runner_up >= margin else None
 
 
 def words_of_the_copy(question: str, language: str) -> list[str]:
@@ -1158,10 +1180,10 @@ def opening_for(prepared: Prepared) -> str:
         return message("two_groups", language, first=first, second=second)
     if term is None:
         return message("depends", language)
-    return verdict_line(prepared, term)
+    return verdict_line(prepared, term, "keep" if prepared.keeps_copy_word else "verdict")
 
 
-def verdict_line(prepared: Prepared, term: str) -> str:
+def verdict_line(prepared: Prepared, term: str, kind: str = "verdict") -> str:
     """'Use "client".', with the English word beside the asker's when the question writes it in
     English ("on the English site: clients or customers?") or when the asker's word names two of
     ours (Polish „kupujący” is both buyer and shopper: „kupujący” (shopper))."""
@@ -1171,6 +1193,8 @@ def verdict_line(prepared: Prepared, term: str) -> str:
     english = english_name_asked(term, asked, language) if language != "en" else None
     if not english and language != "en" and (shares_its_name(term, language) or writes_english_copy(asked)):
         english = terms()[term].name("en")  # "Na stronie po angielsku: …?": the word to write there
+    if kind == "keep":  # 'Keep "clients": it already fits.', the word as the copy writes it
+        return message("keep", language, term=english or word)
     if english and english.lower().rstrip("s") != word.lower():
         return message("verdict_english", language, term=word, english=english)
     return message("verdict", language, term=english.lower() if english else word)  # « clients » as the English copy writes it, not « client »; German „Klient“ keeps its capital
