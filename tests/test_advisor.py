@@ -1373,3 +1373,58 @@ def test_words_that_only_look_like_a_kind_of_question_do_not_decide_it(question,
     from copyadvisor.answering.advisor import pattern_intent
 
     assert pattern_intent(question) == kind
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("Sur mon site anglais, j'hésite entre « my clients » et « my customers ». Lequel fait le plus juste ?", "verdict"),
+    ("Halo, di Instagram admin saya nulis 'our customers'. Menurut Anda lebih pas 'clients' ya?", "verdict"),
+    ("Our website says 'customers' everywhere. Is that ok or do I need two words?", "verdict"),
+    ("駅前のホテルです。「Dear valued client」と書いていますが、customer のほうが適切でしょうか。", "verdict"),
+    ("Tolong rapikan caption IG kami: 'Terima kasih untuk 500+ pelanggan setia!'", "rewrite"),
+    ("Torn between raising prices 10% and adding a cheaper tier - which one makes us more money?", None),
+])
+def test_everyday_ways_of_asking_which_word(question, kind):
+    from copyadvisor.answering.advisor import pattern_intent
+
+    assert pattern_intent(question) == kind
+
+
+def test_hesitating_between_two_words_that_may_be_the_same_asks_about_them():
+    from copyadvisor.answering.advisor import classify
+
+    question = "Dans nos contenus on hésite entre « utilisateur » et « consommateur ». C'est pareil ou pas ?"
+    assert classify(question, [], lambda q: "difference") == "alternative"
+
+
+@pytest.mark.parametrize("text, term, counted", [
+    ("خطة علاج مخصوصة ومتابعة كل شهر", "follower", False),  # متابعة is a follow-up, not a follower
+    ("عندنا ١٠ آلاف متابع على انستقرام", "follower", True),
+    ("Mamy kartę lojalnościową, punkty za litry, ale ludzie tankują tam, gdzie najtaniej.", "client", False),
+    ("Mamy kartę lojalnościową, punkty za litry, ale ludzie tankują tam, gdzie najtaniej.", "customer", True),
+    ("about 25 companies: the same mechanic looks after each fleet", "client", True),
+])
+def test_cues_read_in_context(text, term, counted):
+    from copyadvisor.answering.cues import score_terms
+
+    assert (score_terms(text)[0].get(term, 0) > 0) is counted
+
+
+def test_both_words_ruled_out_asks_for_another():
+    from copyadvisor.answering.advisor import words_to_replace
+
+    question = "W angielskiej wersji napisaliśmy „our customers”, co brzmi fatalnie, a „clients” też nie pasuje. Jakiego słowa użyć?"
+    assert sorted(words_to_replace(question, "pl")) == ["client", "customer"]
+
+
+def test_code_that_names_an_audience_word_is_still_other_work(library):
+    advisor = Advisor(library, None, answers="quotes")
+    question = "bikinin script python buat hitung poin kartu member kafe dong: tiap 10rb dapet 1 poin, inputnya csv"
+    assert advisor.prepare(question, []).decline_reason == "out_of_scope"
+
+
+def test_an_egyptian_follow_up_continues_the_conversation(library):
+    advisor = Advisor(library, None, answers="quotes")
+    history = [Turn("user", "عندي ورشة صيانة عربيات وعقود صيانة سنوية مع 20 شركة. أكتب clients ولا customers؟"),
+               Turn("assistant", "اكتب clients.")]
+    prepared = advisor.prepare("طب والناس اللي بتيجي تغيّر زيت وتدفع وتمشي؟ أقول عليهم نفس الكلمة؟", history)
+    assert prepared.decline_reason is None and prepared.recommendation.term == "customer"

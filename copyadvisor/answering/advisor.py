@@ -247,7 +247,7 @@ class Advisor:
         if LEGAL_QUESTION.search(request):  # "'Kunde' oder 'Verbraucher', damit die Widerrufsbelehrung rechtssicher ist?"
             prepared.decline_reason = "out_of_scope"
             return prepared
-        if OTHER_TASK.search(request) and not (asks_a_word or asks_about_words(request) or about_the_library(clean)
+        if OTHER_TASK.search(request) and not (asks_a_word or asks_about_words(request, naming_counts=False) or about_the_library(clean)
                                                or (follow_up and opens_like_follow_up(clean))):  # "and when we write them a newsletter?"
             prepared.decline_reason = "out_of_scope"  # "what day rate should I quote new clients?" is not about the words,
             return prepared  # nor "write me a Facebook ad for my bakery", even asked after a question that was
@@ -679,8 +679,9 @@ def classify(question: str, earlier: list[str], nearest: Optional[Callable[[str]
         if found is None and offers_a_choice(question):
             return "verdict"
         return "verdict" if previous == "rewrite" else previous
-    if found == "verdict" and asks_when_each_fits(question):
-        return "alternative"  # "subscribers or members? or just customers lol. when does each word make sense?"
+    if found == "verdict" and (asks_when_each_fits(question) or asks_if_interchangeable(question)):
+        return "alternative"  # "subscribers or members? or just customers lol. when does each word make sense?",
+        # "on hésite entre « utilisateur » et « consommateur ». C'est pareil ou pas ?"
     if found == "verdict" and pastes_a_sentence_about_people(question):
         return "rewrite"  # 「英文、これで大丈夫？ "Thank you for being a valued client! …"」 asks for the sentence, fixed
     if found:
@@ -854,10 +855,15 @@ def words_of_the_copy(question: str, language: str) -> list[str]:
 WORD_INTENTS = ("verdict", "rewrite", "alternative", "origin", "difference")  # kinds whose wording asks about words
 
 
-def asks_about_words(question: str) -> bool:
+def asks_about_words(question: str, naming_counts: bool = True) -> bool:
     """Whether the question asks about the words themselves (which word, what it means, where
-    it comes from, a quoted « client »), not only about the people they name."""
-    return bool(ABOUT_WORDS.search(question)) or pattern_intent(question) in WORD_INTENTS
+    it comes from, a quoted « client »), not only about the people they name. ``naming_counts``:
+    whether an alternative word merely named counts ("a Python script for our member card
+    points" names "member", but asks for code)."""
+    kind = pattern_intent(question)
+    if kind == "alternative" and not naming_counts:
+        return bool(ABOUT_WORDS.search(question)) or asks_for_other_words(question)
+    return bool(ABOUT_WORDS.search(question)) or kind in WORD_INTENTS
 
 
 def replaced_words(question: str, recommended: str) -> list[str]:
