@@ -1428,3 +1428,67 @@ def test_an_egyptian_follow_up_continues_the_conversation(library):
                Turn("assistant", "اكتب clients.")]
     prepared = advisor.prepare("طب والناس اللي بتيجي تغيّر زيت وتدفع وتمشي؟ أقول عليهم نفس الكلمة؟", history)
     assert prepared.decline_reason is None and prepared.recommendation.term == "customer"
+
+
+@pytest.mark.parametrize("question, declined", [
+    ("Przetłumacz mi proszę na angielski ten fragment umowy z klientem: „§4. Wykonawca zobowiązuje się do wykonania "
+     "usługi w terminie 14 dni od dnia podpisania umowy.”", True),  # "w terminie" (on time) is not a question about terms
+    ("Translate this clause of our client contract into French: 'The Client shall pay within 30 days.'", True),
+    ("Jakiego terminu użyć na stronie: klienci czy nabywcy?", False),
+])
+def test_translating_a_contract_is_other_work(library, question, declined):
+    advisor = Advisor(library, None, answers="quotes")
+    assert (advisor.prepare(question, []).decline_reason == "out_of_scope") is declined
+
+
+def test_a_group_is_described_by_a_clause_not_by_a_lone_connector():
+    from copyadvisor.answering.advisor import group_descriptions, verdict_patterns
+
+    question = ("Core business is managed IT for 30 dental practices, each with a named consultant. But we also have a "
+                "webshop selling refurbished laptops to anyone; people order, we ship, end of story.")
+    turn = next(m for p in verdict_patterns("two_groups") for m in p.finditer(question))
+    first, second = group_descriptions(question, turn)
+    assert first.startswith("Core business") and second.startswith("have a webshop")
+
+
+@pytest.mark.parametrize("question, offers", [
+    ("push notif versi english: 'Hi client, your groceries are on the way!' client apa customer yg bener?", True),
+    ("client itu apa, customer itu apa?", False),
+])
+def test_apa_between_two_words_offers_a_choice(question, offers):
+    from copyadvisor.answering.advisor import offers_a_choice
+
+    assert offers_a_choice(question) is offers
+
+
+def test_a_sentence_quoted_from_the_article_is_not_a_draft_to_rewrite():
+    from copyadvisor.answering.advisor import classify
+
+    question = "Di artikel ada kalimat 'semua klien SaaS adalah pelanggan, tetapi tidak semua pelanggan SaaS adalah klien'. Maksudnya gimana ya?"
+    assert classify(question, [], lambda q: "difference") != "rewrite"
+
+
+@pytest.mark.parametrize("text, term", [
+    ("Les gens entrent leurs dates, paient 19 € et reçoivent l'attestation par mail, on ne leur parle jamais.", "customer"),
+    ("月額480円で全作品見放題、全員同じコンテンツです。", "subscriber"),
+    ("بزاف منهم كيتبعو الروتينات والنصائح ديالنا", "follower"),
+])
+def test_more_everyday_cues(text, term):
+    from copyadvisor.answering.cues import score_terms
+
+    scores = score_terms(text)[0]
+    assert scores and max(scores, key=scores.get) == term
+
+
+def test_free_shipping_is_not_a_free_version():
+    from copyadvisor.answering.cues import score_terms
+
+    assert "user" not in score_terms("kebanyakan milih kami kalau lagi ada promo gratis ongkir")[0]
+
+
+def test_both_words_feeling_wrong_in_japanese_asks_for_a_third():
+    from copyadvisor.answering.advisor import words_to_replace
+
+    question = "件名が「A new season for our valued clients」なんですが、clientもcustomerもなんか違う気がして。もっと合う単語ありますか？"
+    assert sorted(words_to_replace(question, "ja")) == ["client", "customer"]
+

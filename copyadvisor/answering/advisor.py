@@ -690,8 +690,9 @@ def classify(question: str, earlier: list[str], nearest: Optional[Callable[[str]
         return "alternative"
     if offers_a_choice(question):
         return "verdict"  # "… dans nos pubs : clients, customers ou un autre mot ?"
-    if pastes_a_sentence_about_people(question):
+    if pastes_a_sentence_about_people(question) and not recalls_the_article(question):
         return "rewrite"  # "Kannst du den Satz glattziehen? 'All our customers get a training plan …'"
+        # (not "Di artikel ada kalimat '…'. Maksudnya gimana?": the article's sentence, not a draft)
     kind = nearest(question) if nearest else "difference"
     if kind == OTHER_WORK and AUDIENCE.search(question):
         kind = "difference"  # "how do we price plans for our clients?" is still about them
@@ -708,6 +709,7 @@ CLAUSE_LEAD = 1.5  # how strongly a statement must call for one main word to des
 STATEMENT = re.compile(r"(?<=[.;!?\n。！？；؟])|\s[—–]\s|:\s")
 ASKING_END = ("?", "？", "؟")
 GROUP_MIN_WORDS = 4  # words at least before the turn to a second group: a first group was described
+GROUP_MIN_CLAUSE = 2  # words at least of a clause that describes a group (not a lone "But" before "we also")
 CLAUSE_END = re.compile(r"[.:;!?—–()\n。！？：；؟]")
 TRAILING_CONNECTOR = re.compile(r"[,،、，]\s*\w{1,4}\s*$")  # ", and" / ", und" / "، و" before the turn
 
@@ -739,8 +741,8 @@ def group_descriptions(question: str, turn: re.Match) -> tuple[str, ...]:
     """Each of the two groups in the question's own words: the clause before the turn
     ("walk-ins who print a flyer …") and the one after it ("~15 local companies we've done
     all their branded stuff for …"), a dozen words at most; () when either is empty."""
-    before = [c for c in CLAUSE_END.split(question[: turn.start()]) if words_of(c)]
-    after = [c for c in CLAUSE_END.split(question[turn.end() :]) if words_of(c)]
+    before = [c for c in CLAUSE_END.split(question[: turn.start()]) if word_count(c) >= GROUP_MIN_CLAUSE]
+    after = [c for c in CLAUSE_END.split(question[turn.end() :]) if word_count(c) >= GROUP_MIN_CLAUSE]  # not "But"
     if not before or not after:
         return ()
     return tuple(clipped(clause) for clause in (before[-1], after[0]))
