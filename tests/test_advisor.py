@@ -734,8 +734,13 @@ def test_a_sense_mark_follows_the_whole_word():
     ("kein persönlicher Kontakt, ohne Beratung", "client", False),
     ("a personalised service for each family", "client", True),
     ("we never offer bespoke plans", "client", False),
+    ("خطة علاج مخصوصة ومتابعة كل شهر", "follower", False),  # متابعة is a follow-up, not a follower
+    ("عندنا ١٠ آلاف متابع على انستقرام", "follower", True),
+    ("Mamy kartę lojalnościową, punkty za litry, ale ludzie tankują tam, gdzie najtaniej.", "client", False),  # a loyalty card
+    ("Mamy kartę lojalnościową, punkty za litry, ale ludzie tankują tam, gdzie najtaniej.", "customer", True),
+    ("about 25 companies: the same mechanic looks after each fleet", "client", True),
 ])
-def test_a_cue_after_a_negation_does_not_count(text, term, counted):
+def test_a_cue_counts_only_where_its_context_means_it(text, term, counted):  # after a negation, or in another sense
     from copyadvisor.answering.cues import score_terms
 
     assert (score_terms(text)[0].get(term, 0) > 0) is counted
@@ -1394,19 +1399,6 @@ def test_hesitating_between_two_words_that_may_be_the_same_asks_about_them():
 
     question = "Dans nos contenus on hésite entre « utilisateur » et « consommateur ». C'est pareil ou pas ?"
     assert classify(question, [], lambda q: "difference") == "alternative"
-
-
-@pytest.mark.parametrize("text, term, counted", [
-    ("خطة علاج مخصوصة ومتابعة كل شهر", "follower", False),  # متابعة is a follow-up, not a follower
-    ("عندنا ١٠ آلاف متابع على انستقرام", "follower", True),
-    ("Mamy kartę lojalnościową, punkty za litry, ale ludzie tankują tam, gdzie najtaniej.", "client", False),
-    ("Mamy kartę lojalnościową, punkty za litry, ale ludzie tankują tam, gdzie najtaniej.", "customer", True),
-    ("about 25 companies: the same mechanic looks after each fleet", "client", True),
-])
-def test_cues_read_in_context(text, term, counted):
-    from copyadvisor.answering.cues import score_terms
-
-    assert (score_terms(text)[0].get(term, 0) > 0) is counted
 
 
 def test_both_words_ruled_out_asks_for_another():
