@@ -427,6 +427,29 @@ def test_a_described_business_alone_does_not_force_a_verdict():
     assert classify("We run a bakery. Client or customer?", [], lambda q: "why") == "verdict"
 
 
+@pytest.mark.parametrize("question", [
+    'وكالة تسويق رقمي في الرياض، ندير حسابات السوشال ميديا لـ١٨ علامة تجارية بعقود شهرية، لكل علامة مدير حساب ثابت. '
+    'وبعضهم معنا من ٥ سنوات. في الموقع الإنجليزي مكتوب "Our customers". كذا صح؟',
+    "Kami urus payroll 25 perusahaan. Tiap perusahaan ada account manager sendiri, kontraknya tahunan. "
+    "Di company profile English tertulis 'Our customers include…'. Ganti gak?",
+])
+def test_a_question_about_its_quoted_copy_asks_for_a_verdict_whatever_its_wording(question):
+    """Statements about the people, a quoted word of the copy, a short ask: a verdict, whatever
+    kind the nearest example has; not when it recalls the article or asks for other words."""
+    assert classify(question, [], lambda q: "examples") == "verdict"
+    assert classify(question, [], lambda q: "why") == "verdict"
+
+
+def test_a_question_recalling_the_article_is_not_made_a_verdict():
+    recalling = ("Running an ad-copy workshop for our museum's marketing team. One of your articles contrasts how a "
+                 "supermarket and a law firm advertise – what does each one push, according to the article?")
+    assert classify(recalling, [], lambda q: "examples") == "examples"
+    assert classify(recalling, [], lambda q: "verdict") == "difference"  # a nearest verdict example does not make it one
+    other_words = ("We run a flower shop. Our Instagram has 150k followers who never buy. The post says 'Thank you, "
+                   "150k customers!'. Any other words we could use?")
+    assert classify(other_words, [], lambda q: "alternative") == "alternative"
+
+
 def test_audience_words_are_blanked_before_comparing_meanings():
     from copyadvisor.answering.advisor import without_audience_words
 
@@ -516,6 +539,12 @@ def test_a_question_about_no_audience_gets_no_aims(library):
     ("حساب البقالة مكتوب عليه \"Consumer account\". أحس consumer غلط، وش الأنسب؟", "ar", ["consumer"]),
     ("'Our clients' or 'our customers': which is the better word?", "en", None),  # offers a choice
     ("Is there a better word for the people who read our paid newsletter?", "en", None),  # no word to replace
+    # the words from "besides"/"than" on are ruled out, not a word the question weighs before them
+    ("Our B2B copy should say 'buyers' rather than customers? And what other words besides client/customer are out there?",
+     "en", ["client", "customer"]),
+    ("Wir begrüßen sie mit 'Hello, dear customer'. Gibt's ein treffenderes englisches Wort als customer oder client?",
+     "de", ["customer", "client"]),
+    ("Instagram 150k. \"Thank you, 150k customers!\" الكلمة مش مظبوطة. نقول إيه بدلها؟", "ar", ["customer"]),
 ])
 def test_a_question_asking_for_another_word_names_the_words_to_replace(question, language, replaced):
     from copyadvisor.answering.advisor import words_to_replace
@@ -719,6 +748,24 @@ def test_a_sentence_after_an_example_lead_in_is_quoted_with_it(library):
     assert "Take Starbucks, for example. They built loyalty" in answer
 
 
+@pytest.mark.parametrize("sentence, announces", [
+    ("But first, let's go over the quick and easy difference between the two terms.", True),
+    ("Ale najpierw omówmy szybką i łatwą różnicę między tymi dwoma terminami.", True),
+    ("今日は、「クライアント」と「顧客」という言葉の違いについて説明します。", True),
+    ("Hari ini kita akan membahas perbedaan antara kata 'klien' dan 'pelanggan'.", True),
+    ("في هذه المقالة، سنتحدث عن الفروق بين العميل والزبون.", True),
+    ("Mais d'abord, voyons la différence simple et rapide entre ces deux termes.", True),
+    ("Doch zuerst besprechen wir den schnellen und einfachen Unterschied.", True),
+    ("Hoy vamos a explicar la diferencia entre las palabras «cliente» y «comprador».", True),
+    ("Put as simply as possible: a customer makes a single transaction.", False),
+    ("Today, many firms call everyone a customer.", False),
+])
+def test_a_sentence_that_only_announces_the_article_is_a_signpost(sentence, announces):
+    from copyadvisor.answering.advisor import SIGNPOST
+
+    assert bool(SIGNPOST.search(sentence)) is announces
+
+
 def test_a_sense_mark_follows_the_whole_word():
     from copyadvisor.answering.advisor import with_senses
 
@@ -726,6 +773,7 @@ def test_a_sense_mark_follows_the_whole_word():
         machine_translated = True
 
     assert with_senses("تدعم عملائك جيدًا", Shown(), "ar", {"client": "clients"}) == "تدعم عملائك (clients) جيدًا"
+    assert with_senses("شراء الصورة يجعله زبونًا، وشخص", Shown(), "ar", {"customer": "customers"}) == "شراء الصورة يجعله زبونًا (customers)، وشخص"
 
 
 @pytest.mark.parametrize("text, term, counted", [
@@ -739,11 +787,28 @@ def test_a_sense_mark_follows_the_whole_word():
     ("Mamy kartę lojalnościową, punkty za litry, ale ludzie tankują tam, gdzie najtaniej.", "client", False),  # a loyalty card
     ("Mamy kartę lojalnościową, punkty za litry, ale ludzie tankują tam, gdzie najtaniej.", "customer", True),
     ("about 25 companies: the same mechanic looks after each fleet", "client", True),
+    ("Zaopatrujemy 35 kawiarni: z każdą opracowujemy własne receptury", "client", True),  # made for each account
+    ("we design arrangements for each venue's interiors", "client", True),
+    ("مع كل كافي كنخدمو وصفات خاصة بيه، والعقود ديالنا معاهم كتدوم سنين", "client", True),
+    ("kami atur jadwal tanam khusus sesuai menu mereka", "client", True),
+    ("our engineer designs the system around that household's usage", "consumer", False),  # a home, not an end user
+    ("turyści biorą rower na 2–3 godziny, płacą w aplikacji, oddają i tyle", "user", False),  # the app is how they pay
+    ("people pay in the app and pick up the bike", "user", False),
+    ("our app tracks your workouts every day", "user", True),
 ])
 def test_a_cue_counts_only_where_its_context_means_it(text, term, counted):  # after a negation, or in another sense
     from copyadvisor.answering.cues import score_terms
 
     assert (score_terms(text)[0].get(term, 0) > 0) is counted
+
+
+def test_the_kind_of_business_counts_once_and_says_less_than_the_relationship():
+    from copyadvisor.answering.cues import score_terms
+
+    once = score_terms("piekarnia: zaopatrujemy kawiarnie, 35 kawiarni, każda kawiarnia")[0]
+    assert once == {"customer": 0.5}  # named three times, counted once
+    tailored = score_terms("Zaopatrujemy 35 kawiarni: z każdą opracowujemy własne receptury, każda ma swojego opiekuna")[0]
+    assert tailored["client"] > tailored.get("customer", 0) + 1
 
 
 def test_a_verdict_asked_in_general_depends():
@@ -752,6 +817,16 @@ def test_a_verdict_asked_in_general_depends():
     assert asks_in_general("Honestly, which one is more correct in general, client or customer?")
     assert asks_in_general("クライアントと顧客って結局どっちを使えばいいんですか？")
     assert not asks_in_general("We are a law firm with long-term relationships. In general, client or customer?")
+
+
+def test_mixed_cues_leave_the_word_to_the_meaning_of_the_whole_question(library):
+    """A loyalty app (user) against 'wherever it is cheapest' (customer): when the cues do not decide,
+    the offered word closest in meaning to the question, if clearly closest, is the verdict."""
+    advisor = Advisor(library, None, answers="quotes")
+    cheap = "Drivers fill up at whichever petrol station is cheapest or on their way, pay at the pump and drive off."
+    assert advisor.by_meaning(cheap, ["client", "customer"]).term == "customer"
+    tailored = "A lawyer advises the same families for years, with advice built around each one's situation."
+    assert advisor.by_meaning(tailored, []).term == "client"  # no word offered: the main words
 
 
 def test_a_follow_up_to_client_or_customer_weighs_other_words_by_their_cues_alone(library):

@@ -53,10 +53,12 @@ def negated(text: str, start: int, end: Optional[int] = None) -> bool:
 
 
 @lru_cache(maxsize=1)
-def compiled_cues() -> dict[str, list[tuple[re.Pattern, float]]]:
-    cues: dict[str, list[tuple[re.Pattern, float]]] = {}
+def compiled_cues() -> dict[str, list[tuple[re.Pattern, float, bool]]]:
+    """Each term's cues: (pattern, weight, whether it counts once however often it matches)."""
+    cues: dict[str, list[tuple[re.Pattern, float, bool]]] = {}
     for cue in read_toml("cues.toml")["cue"]:
-        cues.setdefault(cue["term"], []).append((re.compile(cue["pattern"], re.IGNORECASE), float(cue["weight"])))
+        compiled = (re.compile(cue["pattern"], re.IGNORECASE), float(cue["weight"]), bool(cue.get("once", False)))
+        cues.setdefault(cue["term"], []).append(compiled)
     return cues
 
 
@@ -65,13 +67,15 @@ def score_terms(text: str, weight: float = 1.0) -> tuple[dict[str, float], dict[
 
     Overlapping matches count once per term ("personalised" is not also "personal"); a cue
     a few words after a negation does not count ("no onboarding" is not onboarding), or counts
-    for the word ``negated_points_to`` names ("nothing is personalised" points to customer).
+    for the word ``negated_points_to`` names ("nothing is personalised" points to customer);
+    a ``once`` cue (the kind of business: "bakery", "cafés") counts once however often it is named.
     """
     scores: dict[str, float] = {}
     matched: dict[str, list[str]] = {}
     for term, patterns in compiled_cues().items():
         taken: list[tuple[int, int]] = []
-        for pattern, cue_weight in patterns:
+        for pattern, cue_weight, once in patterns:
+            counted_once = False
             for match in pattern.finditer(text):
                 start, end = match.span()
                 if any(start < other_end and other_start < end for other_start, other_end in taken):
@@ -82,6 +86,9 @@ def score_terms(text: str, weight: float = 1.0) -> tuple[dict[str, float], dict[
                     if counted is None:
                         continue
                 taken.append((start, end))
+                if once and counted_once:
+                    continue
+                counted_once = True
                 scores[counted] = scores.get(counted, 0.0) + cue_weight * weight
                 matched.setdefault(counted, []).append(match.group(0).strip())
     return scores, matched
