@@ -475,7 +475,7 @@ def test_a_question_describing_two_groups_gets_it_depends_with_a_word_for_each(l
     decided = advisor.two_groups(both)
     assert decided is not None and decided.term is None and decided.groups == ("customer", "client")
     assert decided.group_texts == ("Half our business is walk-ins who pay at the counter and leave",
-                                   "is companies we plan every campaign with, for years")
+                                   "companies we plan every campaign with, for years")  # without the "is" after the turn
     assert advisor.two_groups("We sell cheap phone cases to passers-by, and also chargers.") is None
     assert advisor.two_groups("We sell cheap phone cases to passers-by.") is None
 
