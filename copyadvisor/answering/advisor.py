@@ -281,16 +281,16 @@ class Advisor:
             else:
                 named = (self.named_in_library(clean, result.hits)  # "à la Netflix": the library's word for Netflix,
                          if not replaced and set(named_terms(clean, language)) <= set(main_words()[:2]) else None)  # unless other words are weighed
+                offered, said_before = offered_words(clean, language), " ".join(earlier)
                 prepared.recommendation = ((self.two_groups(clean) if not replaced else None)
                                            or (named[0] if named else None)
-                                           or recommend(clean, " ".join(earlier), self.closeness(clean, offered_words(clean, language)),
-                                                        exclude=replaced or ()))
+                                           or recommend(clean, said_before, self.closeness(clean, offered), exclude=replaced or ()))
                 if (replaced and prepared.recommendation.term is None and copy_word_fits(clean, replaced, DECISIVE_MARGIN)
-                        and not asks_for_a_word_other_than_named(clean)):  # "a better word than customer or client?": not kept
+                        and not ruling_out(clean)):  # "a better word than customer or client?": not kept
                     replaced = []  # no other word is called for, and the description points to the copy's own
-                    prepared.recommendation = recommend(clean, " ".join(earlier), self.closeness(clean, offered_words(clean, language)))
+                    prepared.recommendation = recommend(clean, said_before, self.closeness(clean, offered))
                 if replaced is None and prepared.recommendation.term is None and not prepared.recommendation.groups:
-                    prepared.recommendation = self.by_meaning(clean, offered_words(clean, language)) or prepared.recommendation
+                    prepared.recommendation = self.by_meaning(clean, offered) or prepared.recommendation
                 prepared.keeps_copy_word = (replaced == [] and prepared.recommendation.term is not None
                                             and prepared.recommendation.term in words_of_the_copy(clean, language))
         if about_audience:  # "on met une virgule avant le « et » ?" is about a house rule, not these words
@@ -459,14 +459,11 @@ class Advisor:
         if term is None:
             return hits
         support = best_support(hits, term)
-        own = None
-        if term not in main_words()[:2]:  # another word: the passage that says what it is for, found by its own query
-            own = best_support(self.library.search(TERM_QUERIES[term], k=SUPPORT_SEARCH_K, collapse_translations=False).hits, term)
-        if own is not None:
-            support = own
-        elif support is None or support_strength(support.passage, term) < 2:
+        another_word = term not in main_words()[:2]
+        if another_word or support is None or support_strength(support.passage, term) < 2:
             extra = self.library.search(TERM_QUERIES[term], k=SUPPORT_SEARCH_K, collapse_translations=False).hits
-            support = best_support(hits + extra, term)
+            own = best_support(extra, term) if another_word else None  # the passage that says what the word is for
+            support = own or best_support(hits + extra, term)
         if support is None:
             return hits
         return [support, *[h for h in hits if h.passage.id != support.passage.id]]
@@ -859,9 +856,9 @@ def offered_words(question: str, language: str) -> list[str]:
 def words_to_replace(question: str, language: str) -> Optional[list[str]]:
     """The words a question asks another word for ("a better word than customer?", "neither
     client nor customer fits"), or None when it does not ask for another word."""
-    ruling_out = next((m for p in verdict_patterns("other_word") for m in p.finditer(question)), None)
-    if ruling_out:  # the words from "than"/"besides" on ("'buyers'? … other words besides client/customer?"), else all named
-        return named_terms(question[ruling_out.start():], language) or named_terms(question, language)
+    other_than = ruling_out(question)
+    if other_than:  # the words from "than"/"besides" on ("'buyers'? … other words besides client/customer?"), else all named
+        return named_terms(question[other_than.start():], language) or named_terms(question, language)
     if any(p.search(question) for p in verdict_patterns("better_word")) and not offers_a_choice(question):
         copy_words = words_of_the_copy(question, language)  # "… 'valued customer!' … Is there a better word?"
         if copy_words and copy_word_fits(question, copy_words, KEEP_MARGIN):
@@ -874,9 +871,10 @@ KEEP_MARGIN = 3.0  # cue units by which the copy's own word must lead to be kept
 # (the 25 better-word questions of the sets all want another word; the closest lead among them is 2.0)
 
 
-def asks_for_a_word_other_than_named(question: str) -> bool:
-    """Whether the question rules out the words it names ("Gibt's ein treffenderes Wort als customer oder client?")."""
-    return any(p.search(question) for p in verdict_patterns("other_word"))
+def ruling_out(question: str) -> Optional[re.Match]:
+    """Where the question rules out the words it names ("Gibt's ein treffenderes Wort als customer
+    oder client?": intents.toml ``other_word``), or None."""
+    return next((m for p in verdict_patterns("other_word") for m in p.finditer(question)), None)
 
 
 def copy_word_fits(question: str, copy_words: list[str], margin: float) -> Optional[str]:
@@ -1539,14 +1537,14 @@ def quote_answer(prepared: Prepared, similarity: Optional[Callable[[str, str], f
     units = []  # (evidence, first sentence, last sentence, sentences)
     for e in local:
         sentences = quotable_sentences(e.text)
-        asks = {i for i, sentence in enumerate(sentences) if sentence.rstrip("”»\"' ").endswith(QUESTION_ENDS)}  # a question answers nothing
-        asks |= {i for i, sentence in enumerate(sentences) if SIGNPOST.search(sentence.strip())}  # nor "But first, let's go over …"
+        answer_nothing = {i for i, sentence in enumerate(sentences)  # a question, or "But first, let's go over …"
+                          if sentence.rstrip("”»\"' ").endswith(QUESTION_ENDS) or SIGNPOST.search(sentence.strip())}
         leads = {i for i, sentence in enumerate(sentences) if LEAD_IN.search(sentence.strip())}  # "... is this:" needs what follows
         led = {i + 1 for i in leads}  # "They built loyalty ..." after "Take Starbucks, for example.": quoted with it
         led |= {i for i, sentence in enumerate(sentences) if i and ANAPHOR.search(sentence)}  # "This term is used …" after what it names
-        units += [(e, i, i, sentences) for i in range(len(sentences)) if i not in asks | leads | led]
+        units += [(e, i, i, sentences) for i in range(len(sentences)) if i not in answer_nothing | leads | led]
         units += [(e, i - 1, i, sentences) for i in range(1, len(sentences))
-                  if not {i - 1, i} & asks and i not in leads and i - 1 not in led]
+                  if not {i - 1, i} & answer_nothing and i not in leads and i - 1 not in led]
     if not units:
         return ""
 
