@@ -1559,3 +1559,73 @@ def test_both_words_feeling_wrong_in_japanese_asks_for_a_third():
     question = "件名が「A new season for our valued clients」なんですが、clientもcustomerもなんか違う気がして。もっと合う単語ありますか？"
     assert sorted(words_to_replace(question, "ja")) == ["client", "customer"]
 
+
+
+def test_a_why_question_recalling_a_consequence_is_answered_by_what_leads_to_it():
+    """"The article says ads aimed at customers focus on price: why?" recalls a sentence opening
+    with "That's why": its reasons are the sentences before it, not the ones after."""
+    from copyadvisor.answering.advisor import Evidence, Prepared, no_recommendation, quote_answer
+    from copyadvisor.types import Hit, Passage
+
+    text = ("Customers pay for one-off purchases. A parent may buy a gift for a child. "
+            "That's why advertising aimed at customers focuses on price and value. Cats sleep a lot.")
+    passage = Passage(id="doc#001", doc_id="doc", lang="en", heading="", text=text, start=0, end=len(text))
+
+    def similarity(a: str, b: str) -> float:
+        return 0.9 if "focuses on price" in a and "focuses on price" in b else 0.1
+
+    evidence = [Evidence(1, Hit(passage, 1.0, 1.0, 0.0, 1), text, "en")]
+    question = 'Your article says "advertising aimed at customers focuses on price". Why?'
+    prepared = Prepared(question, "en", no_recommendation(), intent="why", clean_question="", evidence=evidence, aims=[])
+    quoted = quote_answer(prepared, similarity)
+    assert "Customers pay for one-off purchases. A parent may buy a gift for a child. That's why" in quoted
+    plain = quote_answer(Prepared(question, "en", no_recommendation(), intent="examples", clean_question="",
+                                  evidence=evidence, aims=[]), similarity)  # an examples question: what follows it
+    assert "That's why advertising aimed at customers focuses on price and value. Cats sleep a lot." in plain
+
+
+@pytest.mark.parametrize("question, term", [
+    ("Kami grooming panggilan: tiap anjing punya groomer tetap, jadwalnya rutin 2 minggu sekali, banyak yang sudah ikut kami 3 tahun.", "client"),
+    ("Kami jual kopi di kios, orang beli sekali lalu pergi.", "customer"),
+    ("Aplikacja z dostawą jedzenia: ludzie zamawiają, płacą i koniec, żadnego kontaktu.", "customer"),
+])
+def test_the_cues_read_how_often_and_how_long_not_a_lone_word(question, term):
+    """"2 minggu sekali" is every two weeks, not once; a fixed groomer and years together call
+    for client; "i koniec, żadnego kontaktu" (and that's it, no contact) for customer."""
+    assert recommend(question).term == term
+
+
+@pytest.mark.parametrize("question, declined", [
+    ('Can you proofread this welcome email? Just fix the typos: "Thanks for booking your first walk with us."', True),
+    ("Relis ce mail et corrige les fautes : « Merci pour votre réservation ! »", True),
+    ('Can you proofread this line? "Thanks to all our customers for booking their first walk." Same walker for years.', False),
+])
+def test_proofreading_a_text_that_names_no_one_is_declined(library, question, declined):
+    answer = Advisor(library, ScriptedGenerator("unused")).ask(question)
+    assert (answer.decline_reason == "out_of_scope") is declined
+
+
+@pytest.mark.parametrize("question, one_fact", [
+    ("記事の中で、customerを持つビジネスの例としてどんな業種が挙げられていますか？", False),
+    ("記事で例として挙がっていた遊園地の写真の話、もう一度説明してもらえますか？", True),
+    ("Which businesses does the article give as examples?", False),
+    ("Can you explain the example of the food chains again?", True),
+])
+def test_asking_which_businesses_the_examples_are_is_not_about_one_example(question, one_fact):
+    from copyadvisor.answering.advisor import asks_about_one_fact
+
+    assert asks_about_one_fact("examples", question) is one_fact
+
+
+def test_an_origin_the_library_does_not_state_is_said_so_not_answered_with_another_word(library):
+    """The articles say where "customer" comes from (the Latin for custom), not "client": asked
+    about client, the answer says so before quoting customer's origin; asked about customer, it
+    just quotes it; French « client », written for both words, claims nothing."""
+    advisor = Advisor(library, None)
+    assert advisor.explained_origins() == {"customer"}
+    client = advisor.ask("Where does the word client come from?").text
+    assert client.startswith('The library does not say where "client" comes from; it explains where "customer" comes from.')
+    german = advisor.ask("Woher kommen die englischen Wörter customer und client?").text
+    assert german.startswith("Woher „client“ kommt, sagt die Bibliothek nicht")
+    assert "does not say" not in advisor.ask("Where does the word customer come from?").text
+    assert "ne dit pas" not in advisor.ask("D'où vient le mot « client » ?").text

@@ -37,7 +37,7 @@ import numpy as np
 
 from .answer_checks import ECHO_MARKERS, MAX_SENTENCES, MIN_ECHO_WORDS, SCRIPTS, content_words, numbers_in, script_share, words_of
 from .answer_checks import sentences as answer_sentences
-from .cues import ABOUT_WORDS, AUDIENCE, INJECTION, LEGAL_QUESTION, OTHER_TASK, OUT_OF_SCOPE, audience_words_in, score_terms
+from .cues import ABOUT_WORDS, AUDIENCE, INJECTION, LEGAL_QUESTION, OTHER_TASK, OUT_OF_SCOPE, PROOFREADING, audience_words_in, score_terms
 from ..backends.generation import Generator
 from ..knowledge import gloss_words, main_words, message, prompts, read_toml, shares_its_name, terms
 from ..language import detect_language, language_name
@@ -100,7 +100,7 @@ def intents() -> tuple[list[tuple[str, list[re.Pattern]]], dict[str, bool]]:
     """(kind, patterns) in the order they are tried, and which kinds open with a verdict."""
     data = intents_data()
     order = [(data["intent"][name].get("same_as", name),
-              [re.compile(p, re.IGNORECASE) for p in data["intent"][name]["patterns"] + data["intent"][name].get("specific", [])])
+              [re.compile(p, re.IGNORECASE) for key in ("patterns", "specific", "listing") for p in data["intent"][name].get(key, [])])
              for name in data["order"]]
     return order, {name: bool(entry.get("verdict")) for name, entry in data["intent"].items()}
 
@@ -170,6 +170,8 @@ class Prepared:
     aims: list[str] = field(default_factory=list)  # what a right answer states: each gets a passage and a sentence
     earlier: str = ""  # the earlier user turns a follow-up continues ("client czy customer?" then "a Enterprise?")
     keeps_copy_word: bool = False  # a better word was asked for, but the copy's word already fits: "Keep …"
+    origin_unstated: list[str] = field(default_factory=list)  # words asked about whose origin no passage states
+    origin_known: list[str] = field(default_factory=list)  # the words whose origin the library does state
 
 
 class Advisor:
@@ -184,6 +186,7 @@ class Advisor:
         self.glosses = glosses if glosses is not None else open_glosses(library)
         detect_language("warm up the language detector")  # builds lingua's models now, not on the first question
         self._reviewer = None
+        self._origins: Optional[tuple] = None  # (library key, the words whose origin a passage states)
         self.intent_of = IntentClassifier(library.embedder, Path(library.config.index) if hasattr(library, "config") else None)
         self.similarity = embedding_similarity(library.embedder)
         self.intent_of.examples  # embedded now, not during the first question
@@ -246,8 +249,8 @@ class Advisor:
             return prepared
         started = time.perf_counter()
         follow_up, alone = self.follows_up(clean, earlier)
-        if LEGAL_QUESTION.search(request):  # "'Kunde' oder 'Verbraucher', damit die Widerrufsbelehrung rechtssicher ist?"
-            prepared.decline_reason = "out_of_scope"
+        if LEGAL_QUESTION.search(request) or (PROOFREADING.search(request) and not AUDIENCE.search(clean)):  # "'Kunde' oder 'Verbraucher', damit die Widerrufsbelehrung rechtssicher ist?"
+            prepared.decline_reason = "out_of_scope"  # nor "proofread this email" when it names no one
             return prepared
         if OTHER_TASK.search(request) and not (asks_a_word or asks_about_words(request, naming_counts=False) or about_the_library(clean)
                                                or (follow_up and opens_like_follow_up(clean))):  # "and when we write them a newsletter?"
@@ -282,7 +285,7 @@ class Advisor:
                 named = (self.named_in_library(clean, result.hits)  # "à la Netflix": the library's word for Netflix,
                          if not replaced and set(named_terms(clean, language)) <= set(main_words()[:2]) else None)  # unless other words are weighed
                 offered, said_before = offered_words(clean, language), " ".join(earlier)
-                prepared.recommendation = ((self.two_groups(clean) if not replaced else None)
+                prepared.recommendation = ((self.two_groups(clean, by_clauses=prepared.intent != "rewrite") if not replaced else None)
                                            or (named[0] if named else None)
                                            or recommend(clean, said_before, self.closeness(clean, offered), exclude=replaced or ()))
                 if (replaced and prepared.recommendation.term is None and copy_word_fits(clean, replaced, DECISIVE_MARGIN)
@@ -305,6 +308,10 @@ class Advisor:
                 prepared.aims += [TERM_QUERIES[word] for word in replaced_words(clean, prepared.recommendation.term)]
             if named and prepared.recommendation is named[0]:
                 prepared.aims = [named[1], *prepared.aims]  # the library's sentence about the business named, quoted first
+        if prepared.intent == "origin":  # "where do customer and client come from?": the library explains one
+            prepared.origin_known = sorted(self.explained_origins())
+            prepared.origin_unstated = [w for w in asked_in_english(clean, language)  # said only when some origin was found:
+                                        if prepared.origin_known and w not in prepared.origin_known]  # no English versions, no claim
         if prepared.intent == "rewrite":
             prepared.rewrite = self.rewrite(clean, prepared.recommendation)
         hits, aimed = self.with_aims(result.hits, prepared.aims)
@@ -327,19 +334,22 @@ class Advisor:
         alone = self.library.search(question, k=SEARCH_K)
         return alone.relevant, alone
 
-    def two_groups(self, question: str) -> Optional[Recommendation]:
+    def two_groups(self, question: str, by_clauses: bool = True) -> Optional[Recommendation]:
         """"It depends" when the question turns to a second group ("half our business is
         walk-ins …; the other half is six companies we plan campaigns with") and the two parts
-        call for the library's two main words, one each; None otherwise."""
+        call for the library's two main words, one each; None otherwise. ``by_clauses``: also
+        when no word turns to the second group (not for a rewrite, whose pasted copy and remarks
+        on it are no groups: "… pelanggan kok berasa kayak toko ya")."""
         turn = next((m for p in verdict_patterns("two_groups") for m in p.finditer(question)
                      if word_count(question[: m.start()]) >= GROUP_MIN_WORDS), None)
+        by_statements = self.two_groups_by_clauses if by_clauses else (lambda _: None)
         if turn is None:  # "Oke. Trus kami juga bikin aplikasi gratis …" describes one group after a thanks
-            return self.two_groups_by_clauses(question)
+            return by_statements(question)
         leads = [self.main_word_lead(part) for part in (question[: turn.start()], question[turn.start() :])]
         first, second = main_words()[:2]
         words = [first if lead > 0 else second for lead in leads]
         if words[0] == words[1] or max(abs(lead) for lead in leads) < MEANING_MARGIN:
-            return self.two_groups_by_clauses(question)
+            return by_statements(question)
         return groups_recommendation(words, group_descriptions(question, turn))
 
     def two_groups_by_clauses(self, question: str) -> Optional[Recommendation]:
@@ -390,6 +400,23 @@ class Advisor:
         if first - second < MEANING_ONLY_LEAD:
             return None
         return Recommendation(best, 0.5, f"{RATIONALES[best]} (closest in meaning)", {})
+
+    def explained_origins(self) -> set[str]:
+        """The words whose origin a passage states: those an origin sentence of a passage's English
+        version names, else those the sentence before it names ("… customer is a word used for
+        regular purchases. This makes sense, because the word itself comes from the Latin …")."""
+        passages = self.library.retriever.passages
+        key = (len(passages), passages[0].id if passages else "", passages[-1].id if passages else "")
+        if self._origins is None or self._origins[0] != key:  # worked out again when the library changes
+            patterns = intent_patterns("origin", "stated")
+            found: set[str] = set()
+            for passage in passages:
+                sentences = sentences_of(self.english_of(passage))
+                for i, sentence in enumerate(sentences):
+                    if any(p.search(sentence) for p in patterns):
+                        found |= set(named_terms(sentence, "en") or (named_terms(sentences[i - 1], "en") if i else []))
+            self._origins = (key, found)
+        return self._origins[1]
 
     def main_word_lead(self, text: str) -> float:
         """How much more ``text`` calls for the first main word than the second (cues and meaning)."""
@@ -530,7 +557,7 @@ class Advisor:
         self._reviewer = self._reviewer or Reviewer(self.library)
         context = question.replace(sentence, " ")
         review = self._reviewer.review(sentence, context=context, relationship=recommendation.term)  # the verdict shown decides
-        if review.context.relationship and recommendation.term is None:
+        if review.context.relationship and recommendation.term is None and not recommendation.groups:
             recommendation.term = review.context.relationship
             recommendation.confidence = 0.6
             recommendation.rationale = RATIONALES[review.context.relationship]
@@ -921,7 +948,8 @@ def asks_about_one_fact(intent: str, question: str) -> bool:
     example of the articles again ("the food-chain example, what does it show?", examples ``specific``)."""
     if intent == "why":
         return not asks_if_it_matters(question)
-    return intent == "examples" and any(p.search(question) for p in intent_patterns("examples", "specific"))
+    return (intent == "examples" and any(p.search(question) for p in intent_patterns("examples", "specific"))
+            and not any(p.search(question) for p in intent_patterns("examples", "listing")))  # "which businesses …?" asks for them all
 
 
 def asks_if_it_matters(question: str) -> bool:
@@ -1155,6 +1183,15 @@ def named_terms(text: str, language: str) -> list[str]:
     return [found[start] for start in sorted(found)]
 
 
+def asked_in_english(question: str, language: str) -> list[str]:
+    """The audience words the question writes in English, where its own language does not write
+    another word so ("woher kommen customer und client?"; not French « client », which is both)."""
+    named = named_terms(question, "en")
+    return [w for w in named if language == "en" or not any(
+        terms()[other].forms.get(language) is not None and terms()[other].forms[language].search(terms()[w].name("en"))
+        for other in terms() if other != w)]
+
+
 def is_follow_up(question: str) -> bool:
     """Short, or opening like a continuation ("and for ...?", "et pour ...", "じゃあ ..."); never
     a question that names two audience words itself ("what is the difference between X and Y?")
@@ -1225,16 +1262,21 @@ def asker_language(question: str) -> str:
 def opening_for(prepared: Prepared) -> str:
     """Our own first sentence: the rewritten sentence, or the verdict; nothing for other questions."""
     language = prepared.language
-    if prepared.intent == "rewrite" and prepared.rewrite:  # the word, then the sentence with it ("Use "customer". Rewritten: …")
+    two_groups = prepared.recommendation.term is None and len(prepared.recommendation.groups) == 2
+    if prepared.intent == "rewrite" and prepared.rewrite and not two_groups:  # the word, then the sentence with it ("Use "customer". Rewritten: …")
         sentence, revised = prepared.rewrite
         verdict = verdict_line(prepared, prepared.recommendation.term) if prepared.recommendation.term else ""
         fixed = message("already_right", language) if revised.strip() == sentence.strip() else f"{message('rewritten', language)} “{revised.strip()}”"
         return f"{verdict}{' ' if verdict and joiner(language) else ''}{fixed}"
+    if prepared.origin_unstated:  # "where does client come from?": not answered with customer's origin as if it were
+        word = " / ".join(english_name_asked(w, prepared.clean_question or prepared.question, "en") or w for w in prepared.origin_unstated)
+        known = " / ".join(terms()[w].name("en") for w in prepared.origin_known)
+        return message("origin_unstated", language, word=word, known=known)
     if not wants_verdict(prepared.intent):
         return ""
     term = prepared.recommendation.term
     asked = f"{prepared.clean_question or prepared.question} {prepared.earlier}"  # a follow-up of "client czy customer?" too
-    if term is None and len(prepared.recommendation.groups) == 2:  # the English words when the question writes them
+    if two_groups:  # one word for each group, whatever the copy says; the English words when the question writes them
         first, second = ((language != "en" and (english_name_asked(word, asked, language)
                                                  or (writes_english_copy(asked) and terms()[word].name("en"))))
                          or terms()[word].name(language) for word in prepared.recommendation.groups)
@@ -1583,9 +1625,9 @@ def quote_answer(prepared: Prepared, similarity: Optional[Callable[[str, str], f
         next((u for u in ranked if u[0] is best and take(u)), None)
     if recalled and prepared.intent in EXPLAINED_AFTER:  # "why does the article say they come and go?": what follows it
         (e, i, sentences), _ = max(recalled.values(), key=lambda pair: pair[1])
-        if i + 1 < len(sentences):
+        if i + 1 < len(sentences) and not (prepared.intent == "why" and draws_a_consequence(sentences[i])):
             take((e, i, min(i + FOLLOWING, len(sentences) - 1), sentences))
-        else:  # the passage's last sentence: the ones before it lead to it
+        else:  # the passage's last sentence, or "That's why …": the ones before it lead to it
             take((e, max(0, i - FOLLOWING), i, sentences))
     for aim in prepared.aims:  # the best sentence for each thing a right answer states
         next((u for u in sorted(units, key=lambda u: closeness(u, aim)) if take(u)), None)
@@ -1614,7 +1656,8 @@ def recalled_sentences(question: str, units: list[tuple], similarity) -> dict:
     if similarity is None:
         return {}
     told = [m.group(1) for m in quotes_in(question)]
-    told += [said for clause in described_clauses(question) if recalls_the_article(clause) for said in what_it_says(clause)]
+    told += [said for clause in described_clauses(question) if recalls_the_article(clause) and not only_asks(clause)
+             for said in what_it_says(clause)]
     told = [text for text in told if word_count(text) >= 3]
     if not told:
         return {}
@@ -1646,6 +1689,28 @@ def what_it_says(statement: str) -> list[str]:
 def says_that() -> re.Pattern:
     """intents.toml ``says_that``: "says that", « qu' », „że“, "dass" ..., compiled once."""
     return re.compile(intents_data()["says_that"], re.IGNORECASE)
+
+
+@lru_cache(maxsize=1)
+def request() -> re.Pattern:
+    """intents.toml ``request``: "tell me", "explain", 「教えてください」 ..."""
+    return re.compile(intents_data()["request"], re.IGNORECASE)
+
+
+def only_asks(clause: str) -> bool:
+    """A clause that asks for something without saying what the article says ("なぜそれが customer
+    になるのかも、記事の説明どおりに教えてください"), unlike "the article says they come and go, explain"."""
+    return bool(request().search(clause)) and not says_that().search(clause)
+
+
+@lru_cache(maxsize=1)
+def consequence() -> re.Pattern:
+    """intents.toml ``consequence``: "That's why", « C'est pourquoi », „Dlatego“, 「そのため」 ... opening a sentence."""
+    return re.compile(intents_data()["consequence"], re.IGNORECASE)
+
+
+def draws_a_consequence(sentence: str) -> bool:
+    return bool(consequence().search(sentence))
 
 
 @lru_cache(maxsize=1)

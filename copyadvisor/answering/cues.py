@@ -27,6 +27,7 @@ OUT_OF_SCOPE = pattern("out_of_scope")  # requests that are not about audience w
 INJECTION = pattern("injection")  # attempts to change the assistant's rules from inside a question or a draft
 AUDIENCE = pattern("audience")  # a question that names one of these is about what to call people
 OTHER_TASK = pattern("other_task")  # work the library cannot do (pricing, SEO, contracts, code ...), whoever it is for
+PROOFREADING = pattern("proofreading")  # grammar and typos of a whole text: not the library's subject unless it names the people
 ABOUT_WORDS = pattern("about_words")  # the question asks about the words themselves
 LEGAL_QUESTION = pattern("legal_question")  # what the law requires: not the library's subject, even about the words
 WORD_REST = re.compile(r"[A-Za-zÀ-ɏ\u0600-\u06FF]*")  # the rest of a word in a Latin or Arabic script ("client" in "clients")
