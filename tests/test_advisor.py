@@ -1629,3 +1629,14 @@ def test_an_origin_the_library_does_not_state_is_said_so_not_answered_with_anoth
     assert german.startswith("Woher „client“ kommt, sagt die Bibliothek nicht")
     assert "does not say" not in advisor.ask("Where does the word customer come from?").text
     assert "ne dit pas" not in advisor.ask("D'où vient le mot « client » ?").text
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("L'article donne des idées pour transformer des acheteurs ponctuels en clients fidèles. Lesquelles exactement ?", "examples"),
+    ("L'article parle des abonnés et des membres : quelle différence entre les deux mots ?", "alternative"),
+    ("Nos abonnés paient chaque mois pour nos recettes.", "alternative"),  # no article recalled
+])
+def test_a_word_named_only_in_recalling_the_article_does_not_make_an_alternative_question(question, kind):
+    from copyadvisor.answering.advisor import classify
+
+    assert classify(question, [], lambda q, exclude=(): "examples") == kind

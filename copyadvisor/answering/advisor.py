@@ -732,6 +732,8 @@ def classify(question: str, earlier: list[str], nearest: Optional[Callable[[str]
     if found == "verdict" and (asks_when_each_fits(question) or asks_if_interchangeable(question)):
         return "alternative"  # "subscribers or members? or just customers lol. when does each word make sense?",
         # "on hésite entre « utilisateur » et « consommateur ». C'est pareil ou pas ?"
+    if found == "alternative" and names_a_word_in_passing(question):
+        found = None  # "l'article donne des idées pour transformer des acheteurs ponctuels en clients fidèles. Lesquelles ?"
     if found == "verdict" and pastes_a_sentence_about_people(question):
         return "rewrite"  # 「英文、これで大丈夫？ "Thank you for being a valued client! …"」 asks for the sentence, fixed
     if found:
@@ -755,6 +757,13 @@ def classify(question: str, earlier: list[str], nearest: Optional[Callable[[str]
     if kind != "rewrite" and asks_about_its_copy(question):
         return "verdict"  # "… 18 brands on monthly contracts … The site says "Our customers". كذا صح؟"
     return kind
+
+
+def names_a_word_in_passing(question: str) -> bool:
+    """An alternative word named only in recalling the article ("… transformer des acheteurs ponctuels
+    en clients fidèles. Lesquelles ?"), the question asking nothing about the words themselves."""
+    return (recalls_the_article(question) and not ABOUT_WORDS.search(question) and not asks_for_other_words(question)
+            and not asks_when_each_fits(question) and not asks_if_interchangeable(question))
 
 
 NEAREST_ABOUT_A_BUSINESS = ("difference", "examples")  # kinds the nearest example may give a question that
