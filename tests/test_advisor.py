@@ -1640,3 +1640,65 @@ def test_a_word_named_only_in_recalling_the_article_does_not_make_an_alternative
     from copyadvisor.answering.advisor import classify
 
     assert classify(question, [], lambda q, exclude=(): "examples") == kind
+
+
+def test_a_verdict_between_offered_words_is_one_of_them():
+    """"'Customer login' or 'Client login'?" for a property manager's portal: "login" is a user cue,
+    but the question offers client and customer, and the verdict is one of them."""
+    question = ("We look after 60 landlords' portfolios; each has their own named property manager and many "
+                "have been with us 10+ yrs. New portal: should the button say 'Customer login' or 'Client login'?")
+    assert recommend(question).term != "client"  # the cues alone: mixed, "login" twice
+    assert recommend(question, among=["client", "customer"]).term == "client"
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("kak bedanya klien sama pelanggan apa ya? buat caption IG, biar gak salah pake client/customer", "difference"),
+    ("Aku guru piano, muridnya main lagu pop dan les sama aku 5 tahunan. Di web aku tulis 'Happy customers'. Mending client ya?", "verdict"),
+])
+def test_indonesian_wording_of_a_difference_and_a_which_is_better(question, kind):
+    from copyadvisor.answering.advisor import classify
+
+    assert classify(question, [], lambda q, exclude=(): "examples") == kind
+
+
+def test_playing_songs_is_not_a_request_for_a_song():
+    from copyadvisor.answering.cues import OUT_OF_SCOPE
+
+    assert not OUT_OF_SCOPE.search("muridnya cuma pengen bisa main lagu pop")
+    assert not OUT_OF_SCOPE.search("our pupils learn their favourite songs")
+    assert OUT_OF_SCOPE.search("bikinin lagu buat ulang tahun toko kami dong")
+    assert OUT_OF_SCOPE.search("write me a song about our customers")
+
+
+def test_a_recalled_sentence_is_quoted_without_the_signpost_after_it():
+    """"Don't worry, hang in there – this will be explained in more detail just below." follows the
+    recalled sentence: the quote stops before it, and takes the sentences before instead."""
+    from copyadvisor.answering.advisor import Evidence, Prepared, no_recommendation, quote_answer
+    from copyadvisor.types import Hit, Passage
+
+    text = ("Customers want instant value for the price they paid. So all SaaS clients are customers, but not all "
+            "SaaS customers are clients. Don't worry, hang in there – this will be explained in more detail just below.")
+    passage = Passage(id="doc#003", doc_id="doc", lang="en", heading="", text=text, start=0, end=len(text))
+
+    def similarity(a: str, b: str) -> float:
+        return 0.9 if "SaaS" in a and "SaaS" in b else 0.1
+
+    evidence = [Evidence(1, Hit(passage, 1.0, 1.0, 0.0, 1), text, "en")]
+    question = "Your article says the distinction matters especially in SaaS. Why?"
+    prepared = Prepared(question, "en", no_recommendation(), intent="why", clean_question="", evidence=evidence, aims=[])
+    quoted = quote_answer(prepared, similarity)
+    assert "Customers want instant value for the price they paid. So all SaaS clients" in quoted
+    assert "hang in there" not in quoted
+
+
+@pytest.mark.parametrize("question, language, offered", [
+    ("jak ich nazywać w angielskiej wersji? customers, clients, coś innego?", "pl", []),
+    ("Website copy: customers, clients, something else?", "en", []),
+    ("On the website: customers or clients?", "en", ["client", "customer"]),
+])
+def test_a_list_ending_with_something_else_offers_no_fixed_choice(question, language, offered):
+    """Offered words bound the verdict (a portal's "login" is no reason for "user"), so a list that
+    ends with "something else?" must leave the other words in play ("subscriber" for a paywall)."""
+    from copyadvisor.answering.advisor import offered_words
+
+    assert sorted(offered_words(question, language)) == offered

@@ -287,7 +287,8 @@ class Advisor:
                 offered, said_before = offered_words(clean, language), " ".join(earlier)
                 prepared.recommendation = ((self.two_groups(clean, by_clauses=prepared.intent != "rewrite") if not replaced else None)
                                            or (named[0] if named else None)
-                                           or recommend(clean, said_before, self.closeness(clean, offered), exclude=replaced or ()))
+                                           or recommend(clean, said_before, self.closeness(clean, offered), exclude=replaced or (),
+                                                        among=offered if only_offers_the_words(clean) else ()))
                 if (replaced and prepared.recommendation.term is None and copy_word_fits(clean, replaced, DECISIVE_MARGIN)
                         and not ruling_out(clean)):  # "a better word than customer or client?": not kept
                     replaced = []  # no other word is called for, and the description points to the copy's own
@@ -757,6 +758,14 @@ def classify(question: str, earlier: list[str], nearest: Optional[Callable[[str]
     if kind != "rewrite" and asks_about_its_copy(question):
         return "verdict"  # "… 18 brands on monthly contracts … The site says "Our customers". كذا صح؟"
     return kind
+
+
+def only_offers_the_words(question: str) -> bool:
+    """A choice between the words and nothing else ("should the login button say 'Customer login' or
+    'Client login'?"): the verdict is one of them. Not when the question asks about words at all
+    ("customers, clients oder was ganz anderes?", "Wie nennen wir …", "هل هناك كلمة أنسب؟")."""
+    return (offers_a_choice(question) and not ABOUT_WORDS.search(question) and not asks_for_other_words(question)
+            and not any(p.search(question) for p in verdict_patterns("better_word")))
 
 
 def names_a_word_in_passing(question: str) -> bool:
@@ -1586,10 +1595,12 @@ def quote_answer(prepared: Prepared, similarity: Optional[Callable[[str, str], f
     if foreign_best:
         local = [best, *local]
     units = []  # (evidence, first sentence, last sentence, sentences)
+    silent = set()  # (id(evidence), index) of the sentences never quoted: questions and signposts
     for e in local:
         sentences = quotable_sentences(e.text)
         answer_nothing = {i for i, sentence in enumerate(sentences)  # a question, or "But first, let's go over …"
                           if sentence.rstrip("”»\"' ").endswith(QUESTION_ENDS) or SIGNPOST.search(sentence.strip())}
+        silent |= {(id(e), i) for i in answer_nothing}
         leads = {i for i, sentence in enumerate(sentences) if LEAD_IN.search(sentence.strip())}  # "... is this:" needs what follows
         led = {i + 1 for i in leads}  # "They built loyalty ..." after "Take Starbucks, for example.": quoted with it
         led |= {i for i, sentence in enumerate(sentences) if i and ANAPHOR.search(sentence)}  # "This term is used …" after what it names
@@ -1634,10 +1645,13 @@ def quote_answer(prepared: Prepared, similarity: Optional[Callable[[str, str], f
         next((u for u in ranked if u[0] is best and take(u)), None)
     if recalled and prepared.intent in EXPLAINED_AFTER:  # "why does the article say they come and go?": what follows it
         (e, i, sentences), _ = max(recalled.values(), key=lambda pair: pair[1])
-        if i + 1 < len(sentences) and not (prepared.intent == "why" and draws_a_consequence(sentences[i])):
-            take((e, i, min(i + FOLLOWING, len(sentences) - 1), sentences))
+        after = next((j for j in range(i + 1, min(i + FOLLOWING, len(sentences) - 1) + 1) if (id(e), j) in silent), None)
+        last = (after - 1) if after is not None else min(i + FOLLOWING, len(sentences) - 1)  # up to a signpost, not with it
+        if last > i and not (prepared.intent == "why" and draws_a_consequence(sentences[i])):
+            take((e, i, last, sentences))
         else:  # the passage's last sentence, or "That's why …": the ones before it lead to it
-            take((e, max(0, i - FOLLOWING), i, sentences))
+            first = max([0, i - FOLLOWING, *(j + 1 for j in range(i - FOLLOWING, i) if (id(e), j) in silent)])
+            take((e, first, i, sentences))
     for aim in prepared.aims:  # the best sentence for each thing a right answer states
         next((u for u in sorted(units, key=lambda u: closeness(u, aim)) if take(u)), None)
     top_score = -scored[0][0][0]

@@ -32,12 +32,14 @@ TERM_QUERIES = {label: term.query for label, term in terms().items()}
 
 
 def recommend(question: str, earlier: str = "", closeness: Optional[dict[str, float]] = None,
-              exclude: tuple[str, ...] | list[str] = ()) -> Recommendation:
+              exclude: tuple[str, ...] | list[str] = (), among: tuple[str, ...] | list[str] = ()) -> Recommendation:
     """Decide the term from the question's signals; earlier turns count (half) only when the
     question's own signals do not decide ("and those who buy once?" is about them, not the turn before).
     ``closeness``: the question's cosine with each word's situations; cues rarely cover new
     wording ("people grab tacos at lunch and go"), closeness in meaning does. ``exclude``: words
-    the question asks another word for ("a better word than customer?")."""
+    the question asks another word for ("a better word than customer?"). ``among``: the words the
+    question offers ("'Customer login' or 'Client login'?"): the verdict is one of them, whatever
+    other word a cue calls for (a portal's login is no reason for "user")."""
     scores, matched = score_terms(question)
     if earlier and not decisive(scores):
         old_scores, old_matched = score_terms(earlier, HISTORY_WEIGHT)
@@ -47,7 +49,7 @@ def recommend(question: str, earlier: str = "", closeness: Optional[dict[str, fl
     margin = DECISIVE_MARGIN
     if closeness:
         scores, margin = with_meaning(scores, closeness), MEANING_MARGIN
-    scores = {term: value for term, value in scores.items() if term not in exclude}
+    scores = {term: value for term, value in scores.items() if term not in exclude and (not among or term in among)}
     if not scores:
         return no_recommendation(matched)
     ranked = sorted(scores.items(), key=lambda kv: -kv[1])
