@@ -388,15 +388,27 @@ def test_a_statement_recalling_the_article_is_compared_with_what_it_says_too(sta
     assert what_it_says(statement) == [statement] + ([said] if said else [])
 
 
-def test_a_why_question_recalling_a_sentence_is_answered_by_what_follows_it():
-    """"The article says customers come and go quickly: why?": the recalled sentence is quoted
-    with the ones after it, never alone; an origin question does not get it back."""
+def quoted_from_one_passage(text: str, intent: str, question: str, similarity) -> str:
+    """quote_answer's text for ``question`` when the one passage shown is ``text`` (English)."""
     from copyadvisor.answering.advisor import Evidence, Prepared, no_recommendation, quote_answer
     from copyadvisor.types import Hit, Passage
 
+    passage = Passage(id="doc#001", doc_id="doc", lang="en", heading="", text=text, start=0, end=len(text))
+    evidence = [Evidence(1, Hit(passage, 1.0, 1.0, 0.0, 1), text, "en")]
+    prepared = Prepared(question, "en", no_recommendation(), intent=intent, clean_question="", evidence=evidence, aims=[])
+    return quote_answer(prepared, similarity)
+
+
+def close_when_both_say(phrase: str):
+    """A similarity that finds two texts close (0.9) only when both contain ``phrase`` (0.1 otherwise)."""
+    return lambda a, b: 0.9 if phrase in a and phrase in b else 0.1
+
+
+def test_a_why_question_recalling_a_sentence_is_answered_by_what_follows_it():
+    """"The article says customers come and go quickly: why?": the recalled sentence is quoted
+    with the ones after it, never alone; an origin question does not get it back."""
     text = ("Customers may come and go rather quickly. They pay for the exact product they need. "
             "They are likely to leave after a free trial. Cats are small animals that sleep a lot.")
-    passage = Passage(id="doc#001", doc_id="doc", lang="en", heading="", text=text, start=0, end=len(text))
 
     def similarity(a: str, b: str) -> float:
         if "come and go" in a and "come and go" in b:
@@ -404,9 +416,7 @@ def test_a_why_question_recalling_a_sentence_is_answered_by_what_follows_it():
         return 0.8 if "Cats" in b and "come and go" not in b else 0.1  # the asker's words are far from the reasons
 
     def answer(intent: str, question: str) -> str:
-        evidence = [Evidence(1, Hit(passage, 1.0, 1.0, 0.0, 1), text, "en")]
-        prepared = Prepared(question, "en", no_recommendation(), intent=intent, clean_question="", evidence=evidence, aims=[])
-        return quote_answer(prepared, similarity)
+        return quoted_from_one_passage(text, intent, question, similarity)
 
     recalled = answer("why", 'Why do "customers come and go quickly", as your article says?')
     assert "come and go rather quickly. They pay for the exact product they need. They are likely to leave" in recalled
@@ -1564,23 +1574,14 @@ def test_both_words_feeling_wrong_in_japanese_asks_for_a_third():
 def test_a_why_question_recalling_a_consequence_is_answered_by_what_leads_to_it():
     """"The article says ads aimed at customers focus on price: why?" recalls a sentence opening
     with "That's why": its reasons are the sentences before it, not the ones after."""
-    from copyadvisor.answering.advisor import Evidence, Prepared, no_recommendation, quote_answer
-    from copyadvisor.types import Hit, Passage
-
     text = ("Customers pay for one-off purchases. A parent may buy a gift for a child. "
             "That's why advertising aimed at customers focuses on price and value. Cats sleep a lot.")
-    passage = Passage(id="doc#001", doc_id="doc", lang="en", heading="", text=text, start=0, end=len(text))
+    similarity = close_when_both_say("focuses on price")
 
-    def similarity(a: str, b: str) -> float:
-        return 0.9 if "focuses on price" in a and "focuses on price" in b else 0.1
-
-    evidence = [Evidence(1, Hit(passage, 1.0, 1.0, 0.0, 1), text, "en")]
     question = 'Your article says "advertising aimed at customers focuses on price". Why?'
-    prepared = Prepared(question, "en", no_recommendation(), intent="why", clean_question="", evidence=evidence, aims=[])
-    quoted = quote_answer(prepared, similarity)
+    quoted = quoted_from_one_passage(text, "why", question, similarity)
     assert "Customers pay for one-off purchases. A parent may buy a gift for a child. That's why" in quoted
-    plain = quote_answer(Prepared(question, "en", no_recommendation(), intent="examples", clean_question="",
-                                  evidence=evidence, aims=[]), similarity)  # an examples question: what follows it
+    plain = quoted_from_one_passage(text, "examples", question, similarity)  # an examples question: what follows it
     assert "That's why advertising aimed at customers focuses on price and value. Cats sleep a lot." in plain
 
 
@@ -1673,20 +1674,12 @@ def test_playing_songs_is_not_a_request_for_a_song():
 def test_a_recalled_sentence_is_quoted_without_the_signpost_after_it():
     """"Don't worry, hang in there – this will be explained in more detail just below." follows the
     recalled sentence: the quote stops before it, and takes the sentences before instead."""
-    from copyadvisor.answering.advisor import Evidence, Prepared, no_recommendation, quote_answer
-    from copyadvisor.types import Hit, Passage
-
     text = ("Customers want instant value for the price they paid. So all SaaS clients are customers, but not all "
             "SaaS customers are clients. Don't worry, hang in there – this will be explained in more detail just below.")
-    passage = Passage(id="doc#003", doc_id="doc", lang="en", heading="", text=text, start=0, end=len(text))
+    similarity = close_when_both_say("SaaS")
 
-    def similarity(a: str, b: str) -> float:
-        return 0.9 if "SaaS" in a and "SaaS" in b else 0.1
-
-    evidence = [Evidence(1, Hit(passage, 1.0, 1.0, 0.0, 1), text, "en")]
     question = "Your article says the distinction matters especially in SaaS. Why?"
-    prepared = Prepared(question, "en", no_recommendation(), intent="why", clean_question="", evidence=evidence, aims=[])
-    quoted = quote_answer(prepared, similarity)
+    quoted = quoted_from_one_passage(text, "why", question, similarity)
     assert "Customers want instant value for the price they paid. So all SaaS clients" in quoted
     assert "hang in there" not in quoted
 

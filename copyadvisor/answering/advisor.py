@@ -764,15 +764,20 @@ def only_offers_the_words(question: str) -> bool:
     """A choice between the words and nothing else ("should the login button say 'Customer login' or
     'Client login'?"): the verdict is one of them. Not when the question asks about words at all
     ("customers, clients oder was ganz anderes?", "Wie nennen wir …", "هل هناك كلمة أنسب؟")."""
-    return (offers_a_choice(question) and not ABOUT_WORDS.search(question) and not asks_for_other_words(question)
+    return (offers_a_choice(question) and asks_nothing_about_words(question)
             and not any(p.search(question) for p in verdict_patterns("better_word")))
 
 
 def names_a_word_in_passing(question: str) -> bool:
     """An alternative word named only in recalling the article ("… transformer des acheteurs ponctuels
     en clients fidèles. Lesquelles ?"), the question asking nothing about the words themselves."""
-    return (recalls_the_article(question) and not ABOUT_WORDS.search(question) and not asks_for_other_words(question)
+    return (recalls_the_article(question) and asks_nothing_about_words(question)
             and not asks_when_each_fits(question) and not asks_if_interchangeable(question))
+
+
+def asks_nothing_about_words(question: str) -> bool:
+    """Neither about the words themselves (which word, what it means, « client ») nor for other words."""
+    return not ABOUT_WORDS.search(question) and not asks_for_other_words(question)
 
 
 NEAREST_ABOUT_A_BUSINESS = ("difference", "examples")  # kinds the nearest example may give a question that
@@ -1595,12 +1600,12 @@ def quote_answer(prepared: Prepared, similarity: Optional[Callable[[str, str], f
     if foreign_best:
         local = [best, *local]
     units = []  # (evidence, first sentence, last sentence, sentences)
-    silent = set()  # (id(evidence), index) of the sentences never quoted: questions and signposts
+    silent: dict[int, set[int]] = {}  # id(evidence) -> its sentences never quoted: questions and signposts
     for e in local:
         sentences = quotable_sentences(e.text)
         answer_nothing = {i for i, sentence in enumerate(sentences)  # a question, or "But first, let's go over …"
                           if sentence.rstrip("”»\"' ").endswith(QUESTION_ENDS) or SIGNPOST.search(sentence.strip())}
-        silent |= {(id(e), i) for i in answer_nothing}
+        silent[id(e)] = answer_nothing
         leads = {i for i, sentence in enumerate(sentences) if LEAD_IN.search(sentence.strip())}  # "... is this:" needs what follows
         led = {i + 1 for i in leads}  # "They built loyalty ..." after "Take Starbucks, for example.": quoted with it
         led |= {i for i, sentence in enumerate(sentences) if i and ANAPHOR.search(sentence)}  # "This term is used …" after what it names
@@ -1645,13 +1650,11 @@ def quote_answer(prepared: Prepared, similarity: Optional[Callable[[str, str], f
         next((u for u in ranked if u[0] is best and take(u)), None)
     if recalled and prepared.intent in EXPLAINED_AFTER:  # "why does the article say they come and go?": what follows it
         (e, i, sentences), _ = max(recalled.values(), key=lambda pair: pair[1])
-        after = next((j for j in range(i + 1, min(i + FOLLOWING, len(sentences) - 1) + 1) if (id(e), j) in silent), None)
-        last = (after - 1) if after is not None else min(i + FOLLOWING, len(sentences) - 1)  # up to a signpost, not with it
+        last = reach(i, 1, len(sentences) - 1, silent[id(e)])  # up to a signpost, not with it
         if last > i and not (prepared.intent == "why" and draws_a_consequence(sentences[i])):
             take((e, i, last, sentences))
         else:  # the passage's last sentence, or "That's why …": the ones before it lead to it
-            first = max([0, i - FOLLOWING, *(j + 1 for j in range(i - FOLLOWING, i) if (id(e), j) in silent)])
-            take((e, first, i, sentences))
+            take((e, reach(i, -1, 0, silent[id(e)]), i, sentences))
     for aim in prepared.aims:  # the best sentence for each thing a right answer states
         next((u for u in sorted(units, key=lambda u: closeness(u, aim)) if take(u)), None)
     top_score = -scored[0][0][0]
@@ -1670,6 +1673,15 @@ RECALLED = 0.6  # cosine above which a passage sentence is one the question reca
 RECALLING_INTENTS = ("why", "examples", "origin")  # kinds whose answer is around a recalled sentence, not the sentence itself
 EXPLAINED_AFTER = ("why", "examples")  # ... and is in the sentences after it (an origin question's aim finds its own)
 FOLLOWING = 2  # sentences after a recalled one quoted with it (before it, when it ends its passage)
+
+
+def reach(i: int, step: int, end: int, silent: set[int]) -> int:
+    """The farthest sentence from sentence ``i``, FOLLOWING at most in the direction of ``step``
+    (1: after, -1: before) and not past ``end``, reached without crossing one never quoted."""
+    j = i
+    while j != end and abs(j + step - i) <= FOLLOWING and j + step not in silent:
+        j += step
+    return j
 
 
 def recalled_sentences(question: str, units: list[tuple], similarity) -> dict:
