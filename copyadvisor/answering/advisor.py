@@ -406,12 +406,12 @@ class Advisor:
         """The words whose origin a passage states: those an origin sentence of a passage's English
         version names, else those the sentence before it names ("… customer is a word used for
         regular purchases. This makes sense, because the word itself comes from the Latin …")."""
-        passages = self.library.retriever.passages
-        key = (len(passages), passages[0].id if passages else "", passages[-1].id if passages else "")
+        index = self.library.retriever.index
+        key = (index.manifest.get("corpus_fingerprint"), index.manifest.get("glosses"))  # what the passages and their English come from
         if self._origins is None or self._origins[0] != key:  # worked out again when the library changes
             patterns = intent_patterns("origin", "stated")
             found: set[str] = set()
-            for passage in passages:
+            for passage in index.passages:
                 sentences = sentences_of(self.english_of(passage))
                 for i, sentence in enumerate(sentences):
                     if any(p.search(sentence) for p in patterns):
